@@ -1,0 +1,52 @@
+"""The one settings class: reads POLICYQA_* (and WECHAT_*, REDIS_URL) from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PACKAGE_ROOT / "corpus" / "data"
+DEFAULT_INDEX = PACKAGE_ROOT / "var" / "index"
+DEFAULT_EMBED_MODEL = "BAAI/bge-small-zh-v1.5"
+
+
+class Settings(BaseSettings):
+    """Typed configuration; invalid values fail at start-up with pydantic's message."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    corpus: Path = Field(DEFAULT_CORPUS, alias="POLICYQA_CORPUS")
+    index: Path = Field(DEFAULT_INDEX, alias="POLICYQA_INDEX")
+    embed_model: str = Field(DEFAULT_EMBED_MODEL, alias="POLICYQA_EMBED_MODEL")
+    public_url: str = Field("http://127.0.0.1:8000", alias="POLICYQA_PUBLIC_URL")
+    admin_key: str | None = Field(None, alias="POLICYQA_ADMIN_KEY")
+    max_question_chars: int = Field(500, alias="POLICYQA_MAX_QUESTION_CHARS", ge=1, le=10_000)
+    max_body_bytes: int = Field(64 * 1024, alias="POLICYQA_MAX_BODY_BYTES", ge=1024)
+    rate_limit_per_minute: int = Field(120, alias="POLICYQA_RATE_LIMIT", ge=0)
+    cors_origins: list[str] = Field(default_factory=list, alias="POLICYQA_CORS_ORIGINS")
+    query_log: Path | None = Field(None, alias="POLICYQA_QUERY_LOG")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    wechat_token: str | None = Field(None, alias="WECHAT_TOKEN")
+    wechat_aes_key: str | None = Field(None, alias="WECHAT_AES_KEY")
+    wechat_app_id: str | None = Field(None, alias="WECHAT_APP_ID")
+    wechat_deadline_s: float = Field(4.0, alias="WECHAT_DEADLINE_SECONDS", gt=0, le=4.8)
+    wechat_timestamp_window_s: int = Field(300, alias="WECHAT_TIMESTAMP_WINDOW_SECONDS", ge=1)
+    wechat_menu_keys: dict[str, str] = Field(default_factory=dict, alias="WECHAT_MENU_KEYS")
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _aes_key_length(cls, value: str | None) -> str | None:
+        # The EncodingAESKey is 43 base64 characters (32 bytes once "=" is appended).
+        if value is not None and value != "" and len(value) != 43:
+            raise ValueError("WECHAT_AES_KEY (EncodingAESKey) must be exactly 43 characters")
+        return value or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
