@@ -1,0 +1,117 @@
+"""Assembles the FastAPI app: routers, static pages, error handling, limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from api.deps import EngineHolder
+from api.routes import ask, documents, health, pages
+from api.routes.pages import STATIC_DIR
+from policyqa.config import Settings, get_settings
+from rag.engine import Engine
+
+logger = logging.getLogger("policyqa.api")
+
+# Validation error types -> what a user should read.
+_VALIDATION_MESSAGES = {
+    "json_invalid": "请求体不是有效的 JSON。",
+    "missing": "缺少必填字段",
+    "string_type": "字段应为文本",
+    "extra_forbidden": "包含不支持的字段",
+    "string_too_long": "字段过长",
+    "string_pattern_mismatch": "字段格式不正确",
+    "int_parsing": "字段应为整数",
+    "less_than_equal": "数值过大",
+    "greater_than_equal": "数值过小",
+    "literal_error": "取值不在允许范围内",
+    "model_attributes_type": "请求体应为 JSON 对象",
+    "dict_type": "请求体应为 JSON 对象",
+}
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        text = _VALIDATION_MESSAGES.get(error.get("type", ""), "请求参数不正确")
+        parts.append(f"{text}（{where}）" if where and error.get("type") != "json_invalid" else text)
+    return "；".join(parts) or "请求参数不正确。"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Return the app; loads the index named by settings unless an engine is given (refuses to start otherwise)."""
+    settings = settings or get_settings()
+    if engine is None:
+        engine = Engine.from_dir(settings.index)  # raises IndexLoadError naming the problem
+    app = FastAPI(
+        title="PolicyQA 政策问答",
+        version="0.1.0",
+        description="Verbatim policy clauses with provenance: document, 发文字号, section path, clause number.",
+    )
+    app.state.settings = settings
+    app.state.engine_holder = EngineHolder(engine)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+        )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Refuse oversized bodies before reading them; WeChat has its own (smaller) limit in its router.
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return JSONResponse({"detail": "Content-Length 无效。"}, status.HTTP_400_BAD_REQUEST)
+            if int(length) > settings.max_body_bytes:
+                return JSONResponse(
+                    {"detail": f"请求体过大（上限 {settings.max_body_bytes} 字节）。"},
+                    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                )
+        if request.method == "POST" and request.url.path.startswith("/api/"):
+            content_type = request.headers.get("content-type", "")
+            if not content_type.split(";")[0].strip().lower() == "application/json":
+                return JSONResponse(
+                    {"detail": "请求的 Content-Type 必须是 application/json。"},
+                    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                )
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")} for e in exc.errors()
+        ]
+        code = status.HTTP_400_BAD_REQUEST if any(e["type"] == "json_invalid" for e in errors) else 422
+        return JSONResponse({"detail": _validation_message(errors), "errors": errors}, code)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "请求无法处理。"
+        if exc.status_code == status.HTTP_404_NOT_FOUND and detail == "Not Found":
+            detail = "没有这个页面或接口。"
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            detail = "不支持该请求方法。"
+        return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
+
+    app.include_router(health.router)
+    app.include_router(ask.router)
+    app.include_router(documents.router)
+    app.include_router(pages.router)
+    try:
+        from api.routes import wechat
+    except ImportError as exc:  # the WeChat channel is optional until configured
+        logger.warning("WeChat channel unavailable: %s", exc)
+    else:
+        app.include_router(wechat.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

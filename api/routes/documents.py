@@ -1,0 +1,48 @@
+"""GET /api/v1/clauses/{id}, GET /api/v1/documents, GET /api/v1/documents/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from api.deps import EngineDep
+from api.schemas import DocumentSummary, DocumentTree, ErrorResponse, HitResponse
+
+router = APIRouter(prefix="/api/v1", tags=["documents"], responses={404: {"model": ErrorResponse}})
+
+
+@router.get("/clauses/{clause_id}", response_model=HitResponse)
+def get_clause(clause_id: str, engine: EngineDep) -> dict[str, Any]:
+    """Return one clause with its document and citation."""
+    clause = engine.clause(clause_id)
+    if clause is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有编号为 {clause_id[:80]} 的条款。")
+    return engine.hit_for(clause).to_dict()
+
+
+@router.get("/documents", response_model=list[DocumentSummary])
+def list_documents(engine: EngineDep) -> list[dict[str, Any]]:
+    """Return every document's metadata with its clause count."""
+    counts: dict[str, int] = {}
+    for clause in engine.clauses:
+        counts[clause.doc_id] = counts.get(clause.doc_id, 0) + 1
+    return [{**doc.to_dict(), "clause_count": counts.get(doc.id, 0)} for doc in engine.documents.values()]
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentTree)
+def get_document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
+    """Return a document as a tree: metadata, clauses in reading order, and the outline of headings."""
+    doc = engine.documents.get(doc_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有编号为 {doc_id[:80]} 的文件。")
+    clauses = [c for c in engine.clauses if c.doc_id == doc_id]
+    outline: list[dict[str, Any]] = []
+    seen: set[tuple[str, ...]] = set()
+    for clause in clauses:
+        for depth in range(1, len(clause.path) + 1):
+            prefix = clause.path[:depth]
+            if prefix not in seen:
+                seen.add(prefix)
+                outline.append({"title": prefix[-1], "depth": depth, "clause_id": clause.id})
+    return {"doc": doc.to_dict(), "clauses": [engine.hit_for(c).to_dict() for c in clauses], "outline": outline}

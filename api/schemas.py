@@ -1,0 +1,106 @@
+"""Request and response schemas of the JSON API, split by direction."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_SESSION_ID = 64
+MAX_TOP_K = 50
+
+
+class AskRequest(BaseModel):
+    """POST /api/v1/ask."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(..., description="用户的问题", examples=["渝中区托育服务有什么政策？"])
+    session_id: str | None = Field(None, max_length=MAX_SESSION_ID, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class SearchRequest(BaseModel):
+    """POST /api/v1/search."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(..., examples=["长宁区行动计划第(20)条"])
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+    mode: Literal["hybrid", "bm25", "vector"] = "hybrid"
+    doc_id: str | None = Field(None, max_length=128)
+    region: str | None = Field(None, max_length=32)
+    include_superseded: bool = True
+
+
+class HitResponse(BaseModel):
+    """One clause with provenance (the `hits` items)."""
+
+    id: str
+    doc_id: str
+    number: str | None
+    path: list[str]
+    text: str
+    lines: list[int]
+    kind: str
+    fields: dict[str, str]
+    doc: dict[str, Any]
+    score: float
+    retrievers: list[str]
+    citation: str
+    highlights: list[str]
+
+
+class AskResponse(BaseModel):
+    """The `ask --json` object plus the session id."""
+
+    status: Literal["found", "not_found"]
+    question: str
+    resolved_question: str
+    hits: list[HitResponse]
+    regions: list[str]
+    message: str
+    suggestions: list[str]
+    retrievers: list[str]
+    session_id: str
+
+
+class SearchResponse(BaseModel):
+    """The `search --json` object."""
+
+    query: str
+    hits: list[HitResponse]
+    retrievers: list[str]
+
+
+class DocumentSummary(BaseModel):
+    """A document's metadata and clause count."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    title: str
+    clause_count: int
+
+
+class DocumentTree(BaseModel):
+    """A document with its clauses in reading order and its outline."""
+
+    doc: dict[str, Any]
+    clauses: list[HitResponse]
+    outline: list[dict[str, Any]]
+
+
+class HealthResponse(BaseModel):
+    """GET /health."""
+
+    status: Literal["ok"]
+    index_format: int | str
+    corpus_checksum: str
+    clauses: int
+    documents: int
+    retrievers: list[str]
+    embed_model: str | None
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx body: a clear message (Chinese) and, for validation errors, where."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None

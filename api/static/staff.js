@@ -1,0 +1,280 @@
+/* The staff page: search with document/region/mode filters (clause references such as
+ * "长宁区行动计划第(20)条" go through the same box), citations with copy buttons, and each document's
+ * outline. The search is mirrored in the address (?q=&doc_id=&region=&mode=&top_k=) so it can be shared. */
+(function () {
+  'use strict';
+
+  const P = window.PolicyQA;
+  const el = P.el;
+  const append = P.append;
+  const clear = P.clear;
+
+  const LEAF_PREVIEW_CHARS = 26;
+  const MODE_NAMES = { hybrid: '混合', bm25: '关键词', vector: '语义' };
+
+  const form = document.getElementById('search-form');
+  const queryInput = document.getElementById('query');
+  const docSelect = document.getElementById('filter-doc');
+  const regionSelect = document.getElementById('filter-region');
+  const modeSelect = document.getElementById('filter-mode');
+  const topKSelect = document.getElementById('filter-topk');
+  const searchButton = document.getElementById('search-button');
+  const errorLine = document.getElementById('search-error');
+  const resultsStatus = document.getElementById('results-status');
+  const resultsList = document.getElementById('results');
+  const copyAllSlot = document.getElementById('copy-all-slot');
+  const documentsStatus = document.getElementById('documents-status');
+  const documentsList = document.getElementById('documents');
+  let busy = false;
+
+  /* ---------- results ---------- */
+
+  function resultItem(hit, rank) {
+    const doc = hit.doc || {};
+    const meta = [];
+    if (doc.region) meta.push(doc.region);
+    meta.push('相关度 ' + (typeof hit.score === 'number' ? hit.score.toFixed(4) : '—'));
+    if (hit.retrievers && hit.retrievers.length) meta.push('命中：' + hit.retrievers.join('、'));
+    if (hit.lines && hit.lines.length === 2) meta.push('原文第 ' + hit.lines[0] + '–' + hit.lines[1] + ' 行');
+    return el('li', { className: 'card result', 'data-doc-id': hit.doc_id, 'data-clause-id': hit.id }, [
+      el('div', { className: 'citation-box' }, [
+        el('span', { className: 'rank', text: String(rank) }),
+        el('p', { className: 'citation', text: hit.citation || '' }),
+      ]),
+      el('blockquote', { className: 'clause-text' }, P.highlightedText(hit.text, hit.highlights)),
+      P.fieldList(hit.fields),
+      el('p', { className: 'result-meta', text: meta.join(' · ') }),
+      el('div', { className: 'card-actions' }, [
+        P.copyButton('复制引用', function () { return hit.citation || ''; }),
+        P.originalButton(hit),
+      ]),
+    ]);
+  }
+
+  function renderResults(data, body) {
+    const hits = Array.isArray(data.hits) ? data.hits : [];
+    clear(resultsList);
+    clear(copyAllSlot);
+    if (!hits.length) {
+      resultsStatus.textContent = '没有找到相关条款。可以换个检索词，或放宽文件、地区筛选。';
+      return;
+    }
+    const retrievers = Array.isArray(data.retrievers) && data.retrievers.length
+      ? '，检索器：' + data.retrievers.join('、') : '';
+    resultsStatus.textContent = '共 ' + hits.length + ' 条（' + (MODE_NAMES[body.mode] || body.mode) + '检索' +
+      retrievers + '）';
+    hits.forEach(function (hit, i) { resultsList.appendChild(resultItem(hit, i + 1)); });
+    append(copyAllSlot, P.copyButton('复制全部引用', function () {
+      return hits.map(function (hit) { return hit.citation || ''; }).join('\n');
+    }, 'btn-quiet'));
+  }
+
+  function showError(text) {
+    errorLine.textContent = text;
+    errorLine.hidden = !text;
+    queryInput.setAttribute('aria-invalid', text ? 'true' : 'false');
+  }
+
+  function currentRequest() {
+    const body = { query: queryInput.value.trim(), mode: modeSelect.value, top_k: parseInt(topKSelect.value, 10) };
+    if (docSelect.value) body.doc_id = docSelect.value;
+    if (regionSelect.value) body.region = regionSelect.value;
+    return body;
+  }
+
+  function mirrorInAddress(body) {
+    const params = new URLSearchParams();
+    params.set('q', body.query);
+    if (body.doc_id) params.set('doc_id', body.doc_id);
+    if (body.region) params.set('region', body.region);
+    if (body.mode !== 'hybrid') params.set('mode', body.mode);
+    if (body.top_k !== 10) params.set('top_k', String(body.top_k));
+    try {
+      history.replaceState(history.state, '', location.pathname + '?' + params.toString());
+    } catch (err) {
+      /* the address just stays as it was */
+    }
+  }
+
+  async function search() {
+    const body = currentRequest();
+    const problem = P.validateQuestion(body.query);
+    if (problem) {
+      showError(problem.replace('问题', '检索词'));
+      queryInput.focus();
+      return;
+    }
+    if (busy) return;
+    busy = true;
+    showError('');
+    searchButton.disabled = true;
+    resultsStatus.textContent = '正在检索…';
+    clear(resultsList);
+    clear(copyAllSlot);
+    mirrorInAddress(body);
+    try {
+      renderResults(await P.api('/api/v1/search', body), body);
+    } catch (err) {
+      resultsStatus.textContent = '';
+      showError(err instanceof P.ApiError ? err.message : '出了点问题，请稍后再试。');
+    } finally {
+      busy = false;
+      searchButton.disabled = false;
+    }
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    search();
+  });
+  queryInput.addEventListener('input', function () {
+    if (!errorLine.hidden) showError('');
+  });
+
+  /* ---------- documents and outlines ---------- */
+
+  /** The outline as nested sections (from each clause's section path) with the clauses as leaves. */
+  function outlineFromClauses(clauses) {
+    const root = { title: '', children: [], clauses: [], firstClauseId: null, count: 0 };
+    clauses.forEach(function (clause) {
+      let node = root;
+      const path = clause.path || [];
+      path.forEach(function (title) {
+        let child = null;
+        for (let i = 0; i < node.children.length; i += 1) {
+          if (node.children[i].title === title) child = node.children[i];
+        }
+        if (!child) {
+          child = { title: title, children: [], clauses: [], firstClauseId: clause.id, count: 0 };
+          node.children.push(child);
+          node.clauses.push({ section: child });
+        }
+        node = child;
+      });
+      const text = String(clause.text || '').trim();
+      const isOwnHeading = clause.kind === 'heading' && path.indexOf(text) >= 0;
+      if (!isOwnHeading) node.clauses.push({ clause: clause });
+      if (clause.kind !== 'heading') {
+        let counted = root;
+        root.count += 1;
+        path.forEach(function (title) {
+          counted = counted.children.filter(function (c) { return c.title === title; })[0];
+          counted.count += 1;
+        });
+      }
+    });
+    return root;
+  }
+
+  function leafButton(docId, clause) {
+    const label = P.clauseLabel(clause.number);
+    const text = String(clause.text || '').replace(/\s+/g, ' ').trim();
+    const preview = text.length > LEAF_PREVIEW_CHARS ? text.slice(0, LEAF_PREVIEW_CHARS) + '…' : text;
+    const button = el('button', { type: 'button', className: 'outline-leaf' }, [
+      label ? el('span', { className: 'leaf-number', text: label }) : null,
+      el('span', { className: 'leaf-text', text: preview }),
+    ]);
+    button.addEventListener('click', function () { P.openDocument(docId, clause.id, { opener: button }); });
+    return el('li', null, button);
+  }
+
+  function sectionItem(docId, section, depth) {
+    const list = el('ul', { className: 'outline' });
+    section.clauses.forEach(function (entry) {
+      list.appendChild(entry.section ? sectionItem(docId, entry.section, depth + 1) : leafButton(docId, entry.clause));
+    });
+    const summary = el('summary', null, [
+      el('span', { className: 'section-name', text: section.title }),
+      section.count ? el('span', { className: 'count', text: section.count + ' 条' }) : null,
+    ]);
+    return el('li', { className: 'outline-section' },
+      el('details', { open: depth === 0 ? true : null }, [summary, list]));
+  }
+
+  function renderOutline(container, docId, data) {
+    clear(container);
+    const root = outlineFromClauses(Array.isArray(data.clauses) ? data.clauses : []);
+    const filterButton = el('button', { type: 'button', className: 'btn btn-quiet', text: '只检索本文件' });
+    filterButton.addEventListener('click', function () {
+      docSelect.value = docId;
+      queryInput.focus();
+      queryInput.scrollIntoView({ block: 'center' });
+    });
+    const list = el('ul', { className: 'outline outline-root' });
+    root.clauses.forEach(function (entry) {
+      list.appendChild(entry.section ? sectionItem(docId, entry.section, 0) : leafButton(docId, entry.clause));
+    });
+    append(container, [P.docMetaBlock(data.doc || {}), el('div', { className: 'card-actions' }, filterButton), list]);
+  }
+
+  function documentItem(doc) {
+    const body = el('div', { className: 'outline-body' },
+      el('p', { className: 'status-line', text: '展开后载入目录…' }));
+    const facts = [doc.doc_number, doc.date_written || doc.date_published,
+      doc.clause_count !== undefined ? doc.clause_count + ' 条' : null].filter(Boolean);
+    const details = el('details', { 'data-doc-id': doc.id }, [
+      el('summary', null, [
+        el('span', { className: 'doc-list-title', text: doc.title || doc.id }),
+        el('span', { className: 'doc-list-facts', text: facts.join(' · ') }),
+      ]),
+      body,
+    ]);
+    let loaded = false;
+    details.addEventListener('toggle', async function () {
+      if (!details.open || loaded) return;
+      loaded = true;
+      clear(body);
+      append(body, el('p', { className: 'status-line', role: 'status', text: '正在载入目录…' }));
+      try {
+        renderOutline(body, doc.id, await P.loadDocument(doc.id));
+      } catch (err) {
+        loaded = false;
+        clear(body);
+        append(body, el('p', { className: 'error-line', role: 'alert', text: err.message }));
+      }
+    });
+    return el('li', { className: 'doc-list-item' }, [P.docBadges(doc), details]);
+  }
+
+  function fillFilters(docs) {
+    const regions = [];
+    docs.forEach(function (doc) {
+      append(docSelect, el('option', { value: doc.id, text: doc.title || doc.id }));
+      if (doc.region && regions.indexOf(doc.region) < 0) regions.push(doc.region);
+    });
+    regions.forEach(function (region) { append(regionSelect, el('option', { value: region, text: region })); });
+  }
+
+  function restoreFromAddress() {
+    const params = new URLSearchParams(location.search);
+    const query = params.get('q');
+    const pick = function (select, value) {
+      const known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+      if (value && known) select.value = value;
+    };
+    pick(docSelect, params.get('doc_id'));
+    pick(regionSelect, params.get('region'));
+    pick(modeSelect, params.get('mode'));
+    pick(topKSelect, params.get('top_k'));
+    if (query) {
+      queryInput.value = query;
+      search();
+    }
+  }
+
+  async function loadDocuments() {
+    try {
+      const data = await P.api('/api/v1/documents');
+      const docs = Array.isArray(data) ? data : (data && data.documents) || [];
+      fillFilters(docs);
+      documentsStatus.textContent = '共 ' + docs.length + ' 份文件，展开可查看目录。';
+      docs.forEach(function (doc) { documentsList.appendChild(documentItem(doc)); });
+    } catch (err) {
+      documentsStatus.textContent = '';
+      append(documentsStatus, el('span', { className: 'error-line', text: '文件列表载入失败：' + err.message }));
+    }
+    restoreFromAddress();
+  }
+
+  loadDocuments();
+})();

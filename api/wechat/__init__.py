@@ -1,0 +1,52 @@
+"""WeChat Official Account channel: signatures and AES envelope, XML messages, reply texts, retry dedup."""
+
+from api.wechat.crypto import (
+    AppIdMismatchError,
+    DecryptError,
+    MessageCrypto,
+    WeChatCryptoError,
+    compute_signature,
+    signature_matches,
+)
+from api.wechat.dedup import InMemoryReplyStore, ReplyStore, dedup_key, hash_openid
+from api.wechat.messages import (
+    EventMessage,
+    ImageMessage,
+    InboundMessage,
+    LinkMessage,
+    LocationMessage,
+    MalformedMessageError,
+    OtherMessage,
+    TextMessage,
+    VoiceMessage,
+    build_encrypted_reply,
+    build_text_reply,
+    parse_message,
+    parse_xml,
+)
+
+__all__ = [
+    "AppIdMismatchError",
+    "DecryptError",
+    "EventMessage",
+    "ImageMessage",
+    "InMemoryReplyStore",
+    "InboundMessage",
+    "LinkMessage",
+    "LocationMessage",
+    "MalformedMessageError",
+    "MessageCrypto",
+    "OtherMessage",
+    "ReplyStore",
+    "TextMessage",
+    "VoiceMessage",
+    "WeChatCryptoError",
+    "build_encrypted_reply",
+    "build_text_reply",
+    "compute_signature",
+    "dedup_key",
+    "hash_openid",
+    "parse_message",
+    "parse_xml",
+    "signature_matches",
+]

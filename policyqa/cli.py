@@ -1,0 +1,233 @@
+"""The `policyqa` command line: build, clauses, ask, search, serve, eval, report, bench, add, remove."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from policyqa.config import get_settings
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _questions(args: argparse.Namespace, single: str | None) -> Iterator[str]:
+    if args.batch:
+        source: Iterable[str] = sys.stdin if args.batch == "-" else Path(args.batch).open(encoding="utf-8")
+        for line in source:
+            if line.strip():
+                yield line.strip()
+    elif single:
+        yield single
+
+
+def _load_engine(index_dir: Path) -> Any:
+    from index.store import IndexLoadError
+    from rag.engine import Engine
+
+    try:
+        return Engine.from_dir(index_dir)
+    except IndexLoadError as exc:
+        sys.stderr.write(f"policyqa: cannot load the index at {index_dir}: {exc}\n")
+        sys.stderr.write("policyqa: build it with `policyqa build` first.\n")
+        raise SystemExit(EXIT_FAILURE) from exc
+
+
+# ---------------------------------------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    """Parse the corpus folder and build the index folder."""
+    from corpus.load import load_corpus
+    from index.build import build_index
+
+    settings = get_settings()
+    corpus_dir = Path(args.corpus or settings.corpus)
+    index_dir = Path(args.index or settings.index)
+    if not corpus_dir.is_dir():
+        sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
+        return EXIT_FAILURE
+    documents = load_corpus(corpus_dir)
+    if not documents:
+        sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
+        return EXIT_FAILURE
+    report = build_index(documents, index_dir, embed_model=args.embed_model or settings.embed_model)
+    summary = {
+        "index": str(index_dir),
+        "documents": len(documents),
+        "clauses": report.clause_count,
+        "retrievers": list(report.retrievers),
+        "seconds": round(report.seconds, 2),
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stderr.write(
+            f"built {index_dir}: {len(documents)} documents, {report.clause_count} clauses, "
+            f"retrievers {', '.join(report.retrievers)} in {report.seconds:.1f}s\n"
+        )
+    return 0
+
+
+def cmd_clauses(args: argparse.Namespace) -> int:
+    """Print clauses as JSON lines, or a document's outline."""
+    from corpus.load import load_corpus
+    from corpus.outline import format_tree
+
+    settings = get_settings()
+    documents = load_corpus(Path(args.corpus or settings.corpus))
+    if args.doc:
+        documents = [d for d in documents if d.meta.id == args.doc]
+        if not documents:
+            sys.stderr.write(f"policyqa: no document with id {args.doc!r}\n")
+            return EXIT_FAILURE
+    for document in documents:
+        if args.tree:
+            sys.stdout.write(format_tree(document) + "\n")
+            continue
+        meta = document.meta.to_dict()
+        for clause in document.clauses:
+            _print_json({**clause.to_dict(), "doc": meta})
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer questions with verbatim clauses and citations."""
+    from rag.render import render_answer
+
+    engine = _load_engine(Path(args.index or get_settings().index))
+    session = args.session
+    for question in _questions(args, args.question):
+        answer = engine.ask(question, session_id=session)
+        if args.json or args.batch:
+            _print_json(answer.to_dict())
+        else:
+            sys.stdout.write(render_answer(answer) + "\n")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Rank clauses for a query."""
+    from rag.render import render_search
+
+    engine = _load_engine(Path(args.index or get_settings().index))
+    for query in _questions(args, args.query):
+        result = engine.search(query, top_k=args.top_k, mode=args.mode, doc_id=args.doc, region=args.region)
+        if args.json or args.batch:
+            _print_json(result.to_dict())
+        else:
+            sys.stdout.write(render_search(result) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API and the pages; build the index first when it is missing."""
+    import uvicorn
+
+    from index.store import index_exists
+
+    settings = get_settings()
+    index_dir = Path(args.index or settings.index)
+    if not index_exists(index_dir):
+        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {settings.corpus}\n")
+        build_args = argparse.Namespace(corpus=None, index=str(index_dir), embed_model=None, json=False)
+        if cmd_build(build_args) != 0:
+            return EXIT_FAILURE
+    import os
+
+    os.environ["POLICYQA_INDEX"] = str(index_dir)
+    get_settings.cache_clear()
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="policyqa", description="政策问答: policy clauses with provenance")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="parse the corpus and build the index")
+    p.add_argument("--corpus", help="folder of policy texts (default $POLICYQA_CORPUS or bundled)")
+    p.add_argument("--index", help="index folder (default $POLICYQA_INDEX)")
+    p.add_argument("--embed-model", help="sentence-transformers model name or path ($POLICYQA_EMBED_MODEL)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("clauses", help="print parsed clauses (JSON lines) or an outline (--tree)")
+    p.add_argument("--corpus")
+    p.add_argument("--doc", help="only this document id")
+    p.add_argument("--json", action="store_true", help="JSON lines (the default output)")
+    p.add_argument("--tree", action="store_true", help="print each document's outline")
+    p.set_defaults(func=cmd_clauses)
+
+    for name, func, arg in (("ask", cmd_ask, "question"), ("search", cmd_search, "query")):
+        p = sub.add_parser(name, help=f"{name} ({'answer' if name == 'ask' else 'rank clauses'})")
+        p.add_argument(arg, nargs="?")
+        p.add_argument("--index")
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--batch", metavar="FILE", help="one per line ('-' for stdin); writes JSON lines")
+        if name == "ask":
+            p.add_argument("--session", help="conversation id for follow-ups within one run")
+        else:
+            p.add_argument("--top-k", type=int, default=5)
+            p.add_argument("--mode", choices=("hybrid", "bm25", "vector"), default="hybrid")
+            p.add_argument("--doc", help="only this document id")
+            p.add_argument("--region", help="only documents about this place")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("serve", help="serve the chat page, staff page, JSON API and WeChat endpoint")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--index")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Subcommands owned by other modules (eval, bench, add...) register themselves here.
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def _register_extras() -> None:
+    from importlib import import_module
+
+    for module_name in ("eval.cli", "policyqa.admin_cli", "policyqa.bench_cli"):
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        _EXTRA_COMMANDS.append(module.register)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `policyqa` console script."""
+    _register_extras()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ("ask", "search") and not (getattr(args, "question", None) or getattr(args, "query", None)):
+        if not args.batch:
+            parser.error(f"{args.command} needs a question or --batch FILE")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

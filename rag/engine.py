@@ -1,0 +1,287 @@
+"""The question-answering engine: question -> normalise -> retrieve -> fuse -> answer with provenance."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpus.models import Clause, DocumentMeta
+from index.store import LoadedIndex, load_index
+from rag.citation import format_citation
+from rag.conversation import ConversationStore, Turn
+from rag.followup import resolve_follow_up
+from rag.fuse import CANDIDATE_MULTIPLIER, STRATEGY_RRF, reciprocal_rank_fusion, weighted_score_fusion
+from rag.highlight import best_sentences
+from rag.lookup import parse_reference, resolve_reference
+from rag.models import (
+    MODE_BM25,
+    MODE_HYBRID,
+    MODE_VECTOR,
+    STATUS_FOUND,
+    STATUS_NOT_FOUND,
+    Answer,
+    Hit,
+    SearchResult,
+)
+from rag.normalize import expand_synonyms, load_synonyms, normalize_question, to_matching_form
+from rag.places import PlaceIndex
+
+RETRIEVER_BM25 = "bm25"
+RETRIEVER_VECTOR = "vector"
+RETRIEVER_LOOKUP = "lookup"
+MIN_CANDIDATES = 50
+# Refusal: share of the question's (idf-weighted) content words that the best clause covers.
+# Calibrated on the dev split of eval/questions.jsonl (see README, "Refusal").
+DEFAULT_MIN_COVERAGE = 0.5
+# Words that make a sentence a question but carry no topic.
+QUESTION_WORDS = frozenset(
+    "什么 怎么 怎样 如何 哪些 哪里 哪个 哪儿 多少 有没有 是否 能否 可以 能不能 会不会 有 吗 呢 么 是 的 了 在 和 与 及 "
+    "政策 规定 相关 关于 方面 内容 情况 问题 要求 措施 举措 怎么办 办 啥 咋 嘛 吧 请问 我 我们 你们 他们 这个 那个 "
+    "哪 谁 为什么 为何 能 想 要 给 对 把 被 让 里 上 下 中 现在 目前 一下 一些 有些 具体".split()
+)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Tunable retrieval settings (chosen on the eval set's dev split)."""
+
+    fusion: str = STRATEGY_RRF
+    weights: tuple[tuple[str, float], ...] = ((RETRIEVER_BM25, 1.0), (RETRIEVER_VECTOR, 1.0))
+    min_coverage: float = DEFAULT_MIN_COVERAGE
+    answer_hits: int = 3
+
+
+class Engine:
+    """Answers questions from a loaded index. Thread-safe for concurrent reads."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        conversations: ConversationStore | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.index = index
+        self.config = config or EngineConfig()
+        self.conversations = conversations or ConversationStore()
+        self.clauses: list[Clause] = list(index.clauses)
+        self.documents: dict[str, DocumentMeta] = {d.id: d for d in index.documents}
+        self.places = PlaceIndex.from_documents(index.documents)
+        self._position = {c.id: i for i, c in enumerate(self.clauses)}
+        self._doc_of = np.array([c.doc_id for c in self.clauses], dtype=object)
+        self._corpus_text = to_matching_form("\n".join(c.text for c in self.clauses))
+        self._clause_tokens: list[set[str]] | None = None
+        self._idf = self._token_idf()
+
+    @classmethod
+    def from_dir(cls, index_dir: Path, conversations: ConversationStore | None = None) -> Engine:
+        """Load the index folder and return an engine over it."""
+        return cls(load_index(index_dir), conversations=conversations)
+
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def retrievers(self) -> tuple[str, ...]:
+        """Names of the live retrievers."""
+        live = [RETRIEVER_BM25]
+        if self.index.dense is not None and self.index.embedder is not None:
+            live.append(RETRIEVER_VECTOR)
+        return tuple(live)
+
+    def clause(self, clause_id: str) -> Clause | None:
+        """Return the clause with this id, or None."""
+        position = self._position.get(clause_id)
+        return None if position is None else self.clauses[position]
+
+    def hit_for(self, clause: Clause, score: float = 1.0, retrievers: tuple[str, ...] = (), query: str = "") -> Hit:
+        """Wrap a clause as a Hit with its document, citation and highlights."""
+        doc = self.documents[clause.doc_id]
+        highlights: tuple[str, ...] = ()
+        if query:
+            tokens = self._content_tokens(query)
+            highlights = best_sentences(clause.text, tokens, self.index.tokenizer)
+        return Hit(clause, doc, score, retrievers, format_citation(clause, doc), highlights)
+
+    # ----------------------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        top_k: int = 5,
+        mode: str = MODE_HYBRID,
+        doc_id: str | None = None,
+        region: str | None = None,
+        include_superseded: bool = True,
+    ) -> SearchResult:
+        """Rank clauses for `query` (clause references resolve by lookup first)."""
+        normalized = normalize_question(query)
+        allowed = self._allowed_docs(doc_id, region, include_superseded)
+        referenced = [
+            c for c in resolve_reference(normalized, self.clauses, list(self.documents.values()), self.places)
+            if allowed is None or c.doc_id in allowed
+        ]
+        hits = [self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), normalized) for c in referenced[:top_k]]
+        if len(hits) < top_k and not referenced:
+            named = self.places.docs_for(self.places.find(normalized).covered)
+            place_docs = (named & allowed if allowed is not None else named) or allowed
+            ranked = self._rank(normalized, top_k, mode, place_docs)
+            hits.extend(ranked)
+        return SearchResult(query, tuple(hits[:top_k]), self.retrievers)
+
+    def ask(self, question: str, session_id: str | None = None) -> Answer:
+        """Answer a question: the best clauses verbatim with provenance, or a plain refusal."""
+        previous = self.conversations.last_turn(session_id) if session_id else None
+        normalized = normalize_question(question)
+        resolved, step = resolve_follow_up(normalized, previous, self.places)
+        answer = self._answer(question, resolved, step, previous)
+        if session_id:
+            top = answer.hits[0].clause if answer.hits else None
+            doc_id = top.doc_id if top else (previous.doc_id if previous else None)
+            self.conversations.remember(
+                session_id, Turn(resolved, answer.regions, doc_id, top.id if top else None)
+            )
+        return answer
+
+    # ----------------------------------------------------------------------------------------------
+    def _answer(self, question: str, resolved: str, step: int, previous: Turn | None) -> Answer:
+        live = self.retrievers
+        if step and previous and previous.clause_id:
+            neighbour = self._neighbour(previous.clause_id, step)
+            if neighbour is None:
+                return self._not_found(question, resolved, (), live, "这已经是该文件的最后（或第一）条了。")
+            hit = self.hit_for(neighbour, 1.0, (RETRIEVER_LOOKUP,), "")
+            return Answer(STATUS_FOUND, question, (hit,), previous.regions, "", (), resolved, live)
+
+        match = self.places.find(resolved)
+        regions = match.covered or (previous.regions if previous and parse_reference(resolved) else ())
+        if parse_reference(resolved) is not None:
+            default_doc = previous.doc_id if previous else None
+            found = resolve_reference(
+                resolved, self.clauses, list(self.documents.values()), self.places, default_doc
+            )
+            if found:
+                hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:3])
+                return Answer(STATUS_FOUND, question, hits, tuple(regions), "", (), resolved, live)
+        if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
+            covered = "、".join(self._region_names())
+            message = (
+                f"目前收录的政策文件不涉及{'、'.join(match.uncovered)}。"
+                f"本库覆盖的地区有：{covered}。您可以问这些地区的相关政策。"
+            )
+            return self._not_found(question, resolved, match.uncovered, live, message)
+
+        named_docs = self.places.docs_for(match.covered)
+        allowed = self._allowed_docs(None, None, include_superseded=False)
+        docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
+        hits = self._rank(resolved, self.config.answer_hits, MODE_HYBRID, docs)
+        coverage = max((self._coverage(resolved, h.clause) for h in hits), default=0.0)
+        if not hits or coverage < self.config.min_coverage:
+            message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
+            return self._not_found(question, resolved, tuple(regions), live, message)
+        return Answer(STATUS_FOUND, question, tuple(hits), tuple(regions), "", (), resolved, live)
+
+    def _not_found(
+        self, question: str, resolved: str, regions: Sequence[str], live: tuple[str, ...], message: str
+    ) -> Answer:
+        return Answer(STATUS_NOT_FOUND, question, (), tuple(regions), message, self._suggestions(resolved), resolved, live)
+
+    def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Hit]:
+        expanded = expand_synonyms(query)
+        mask = None if docs is None else np.isin(self._doc_of, list(docs))
+        fetch = max(top_k * CANDIDATE_MULTIPLIER, MIN_CANDIDATES)
+        rankings: dict[str, list[int]] = {}
+        scored: dict[str, list[tuple[int, float]]] = {}
+        if mode in (MODE_HYBRID, MODE_BM25):
+            ids, scores = self.index.bm25.top_k(self.index.tokenizer(expanded), fetch, mask=mask)
+            pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if s > 0]
+            rankings[RETRIEVER_BM25], scored[RETRIEVER_BM25] = [i for i, _ in pairs], pairs
+        if mode in (MODE_HYBRID, MODE_VECTOR) and RETRIEVER_VECTOR in self.retrievers:
+            assert self.index.dense is not None and self.index.embedder is not None
+            vector = self.index.embedder.encode_query(query)
+            ids, scores = self.index.dense.search(vector, fetch, mask=mask)
+            pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
+            rankings[RETRIEVER_VECTOR], scored[RETRIEVER_VECTOR] = [i for i, _ in pairs], pairs
+        weights = dict(self.config.weights)
+        if self.config.fusion == STRATEGY_RRF:
+            fused = reciprocal_rank_fusion(rankings, weights)
+        else:
+            fused = weighted_score_fusion(scored, weights)
+        return [self.hit_for(self.clauses[i], s, src, query) for i, s, src in fused[:top_k]]
+
+    # ----------------------------------------------------------------------------------------------
+    def _allowed_docs(self, doc_id: str | None, region: str | None, include_superseded: bool) -> set[str] | None:
+        docs = set(self.documents)
+        if not include_superseded:
+            docs = {d for d in docs if self.documents[d].status != "失效" and not self.documents[d].superseded_by}
+        if doc_id:
+            docs &= {doc_id}
+        if region:
+            docs &= self.places.docs_for(self.places.find(region).covered or (region,))
+        return None if docs == set(self.documents) else docs
+
+    def _neighbour(self, clause_id: str, step: int) -> Clause | None:
+        position = self._position.get(clause_id)
+        if position is None:
+            return None
+        target = position + step
+        if 0 <= target < len(self.clauses) and self.clauses[target].doc_id == self.clauses[position].doc_id:
+            return self.clauses[target]
+        return None
+
+    def _mentioned(self, places: Sequence[str]) -> bool:
+        return any(to_matching_form(p) in self._corpus_text for p in places)
+
+    def _region_names(self) -> list[str]:
+        return sorted({d.region for d in self.documents.values() if d.region})
+
+    def _suggestions(self, question: str) -> tuple[str, ...]:
+        # Close topics: the headings of the clauses that share most words with the question.
+        hits = self._rank(question, 3, MODE_BM25, None) if question else []
+        topics = [h.clause.path[-1] if h.clause.path else h.clause.text[:20] for h in hits]
+        return tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
+
+    # ----------------------------------------------------------------------------------------------
+    def _token_idf(self) -> dict[str, float]:
+        counts: dict[str, int] = {}
+        self._clause_tokens = [set(self.index.tokenizer(self._indexed_text(c))) for c in self.clauses]
+        for tokens in self._clause_tokens:
+            for token in tokens:
+                counts[token] = counts.get(token, 0) + 1
+        total = max(len(self.clauses), 1)
+        return {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
+
+    @staticmethod
+    def _indexed_text(clause: Clause) -> str:
+        return " ".join((*clause.path, clause.text))
+
+    def _content_tokens(self, query: str) -> set[str]:
+        place_words = {a for a in self.places.alias_to_place}
+        return {
+            t for t in self.index.tokenizer(query)
+            if t.strip() and t not in QUESTION_WORDS and t not in place_words and len(t.strip()) > 0
+        }
+
+    def _coverage(self, query: str, clause: Clause) -> float:
+        """Share of the question's idf weight found in the clause (synonyms count for their words)."""
+        assert self._clause_tokens is not None
+        clause_tokens = self._clause_tokens[self._position[clause.id]]
+        tokens = self._content_tokens(query)
+        if not tokens:
+            return 1.0
+        max_idf = max(self._idf.values(), default=1.0)
+        total = covered = 0.0
+        for token in tokens:
+            weight = self._idf.get(token, max_idf)
+            total += weight
+            if token in clause_tokens or any(t in clause_tokens for t in self._expansions(token)):
+                covered += weight
+        return covered / total if total else 0.0
+
+    @staticmethod
+    def _expansions(token: str) -> list[str]:
+        terms: list[str] = []
+        for spoken, expansion in load_synonyms():
+            if token in spoken or spoken in token:
+                terms.extend(expansion.split())
+        return terms

@@ -1,0 +1,165 @@
+"""Clause references resolved by lookup, not similarity: "长宁区行动计划第(20)条", "广西方案第17条",
+"大渡口规划重点任务(四)第2条", "渝中区三年行动计划第(44)项", or a 发文字号."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from corpus.models import Clause, DocumentMeta
+from rag.numbers import (
+    NUMERAL,
+    STYLE_ARABIC,
+    STYLE_ARTICLE,
+    STYLE_CN,
+    STYLE_PAREN_ARABIC,
+    STYLE_PAREN_CN,
+    NumberKey,
+    cn_to_int,
+    heading_number,
+    parse_number,
+)
+from rag.places import PlaceIndex
+
+# The target of a reference: 第(20)条 / 第17条 / 第二项 / 第（三）部分 / (44)项.
+_TARGET = re.compile(rf"第\s*(\(?)\s*({NUMERAL})\s*(\)?)\s*(条|项|款|点|部分|章|节)|(\()\s*({NUMERAL})\s*(\))\s*(条|项|款|点)")
+# Section qualifiers written before the target: (四) / 四、 / 第四部分.
+_SECTION = re.compile(rf"\(({NUMERAL})\)|(?<![0-9])({NUMERAL})、")
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}[\[〔(（［]\s*\d{4}\s*[\]〕)）］]\s*\d+\s*号")
+DOC_TYPE_WORDS = ("行动计划", "实施方案", "方案", "规划", "政策解读", "解读", "计划", "通知", "意见", "办法")
+_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "［": "(", "］": ")"})
+
+
+@dataclass(frozen=True)
+class ClauseReference:
+    """A parsed reference: the target number, optional section numbers and section words."""
+
+    target: NumberKey | None
+    any_style: bool  # "第17条" without brackets: any arabic style matches
+    sections: tuple[NumberKey, ...]
+    doc_number: str | None
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_BRACKETS).replace(" ", "")
+
+
+def parse_reference(question: str) -> ClauseReference | None:
+    """Return the clause reference a question makes, or None when it makes none."""
+    text = _fold(question)
+    doc_number = _DOC_NUMBER.search(text)
+    target_match = None
+    for target_match in _TARGET.finditer(text):
+        pass
+    if not target_match and not doc_number:
+        return None
+    target: NumberKey | None = None
+    any_style = False
+    sections: list[NumberKey] = []
+    if target_match:
+        if target_match.group(2):
+            open_, numeral, unit = target_match.group(1), target_match.group(2), target_match.group(4)
+        else:
+            open_, numeral, unit = "(", target_match.group(6), target_match.group(8)
+        value = cn_to_int(numeral)
+        if value is None:
+            return None
+        if unit in ("章", "节"):
+            target = NumberKey("chapter", value)
+        elif open_:
+            target = NumberKey(STYLE_PAREN_ARABIC if numeral.isdigit() else STYLE_PAREN_CN, value)
+        else:
+            target, any_style = NumberKey(STYLE_ARABIC, value), True
+        for sec in _SECTION.finditer(text[: target_match.start()]):
+            numeral = sec.group(1) or sec.group(2)
+            sec_value = cn_to_int(numeral)
+            if sec_value is None:
+                continue
+            is_cn = not numeral.isdigit()
+            if sec.group(1):
+                sections.append(NumberKey(STYLE_PAREN_CN if is_cn else STYLE_PAREN_ARABIC, sec_value))
+            else:
+                sections.append(NumberKey(STYLE_CN if is_cn else STYLE_ARABIC, sec_value))
+    return ClauseReference(target, any_style, tuple(sections), doc_number.group(0) if doc_number else None)
+
+
+def _doc_scores(question: str, documents: Sequence[DocumentMeta], places: PlaceIndex) -> dict[str, float]:
+    text = _fold(question)
+    named = places.docs_for(places.find(question).covered)
+    scores: dict[str, float] = {}
+    for doc in documents:
+        score = 0.0
+        if doc.id in named:
+            score += 2
+        doc_type = doc.type or ""
+        for word in DOC_TYPE_WORDS:
+            if word in text and (word in doc_type or word in _fold(doc.title)):
+                score += 1
+                break
+        if doc_type == "政策解读" and "解读" not in text:
+            score -= 1.5
+        scores[doc.id] = score
+    return scores
+
+
+def _matches(key: NumberKey | None, ref: ClauseReference) -> bool:
+    if key is None or ref.target is None:
+        return False
+    if ref.any_style:
+        return key.value == ref.target.value and key.style in (STYLE_ARABIC, STYLE_PAREN_ARABIC, STYLE_ARTICLE)
+    if ref.target.style == "chapter":
+        return key == ref.target
+    return key == ref.target
+
+
+def resolve_reference(
+    question: str,
+    clauses: Sequence[Clause],
+    documents: Sequence[DocumentMeta],
+    places: PlaceIndex,
+    default_doc: str | None = None,
+) -> list[Clause]:
+    """Return the clauses a question refers to (best first), or [] when it refers to none.
+
+    `default_doc` is the document of the conversation so far ("第二条呢？").
+    """
+    ref = parse_reference(question)
+    if ref is None:
+        return []
+    if ref.doc_number:
+        wanted = _fold(ref.doc_number)
+        docs = [d for d in documents if d.doc_number and _fold(d.doc_number) == wanted]
+        if not docs:
+            return []
+        if ref.target is None:
+            return [c for c in clauses if c.doc_id == docs[0].id][:3]
+        candidate_docs = [docs[0].id]
+    else:
+        scores = _doc_scores(question, documents, places)
+        best = max(scores.values(), default=0.0)
+        if best > 0:
+            candidate_docs = [d for d, s in scores.items() if s == best]
+        elif default_doc:
+            candidate_docs = [default_doc]
+        else:
+            candidate_docs = [d.id for d in documents]
+    found: list[Clause] = []
+    for clause in clauses:
+        if clause.doc_id not in candidate_docs or not _matches(parse_number(clause.number), ref):
+            continue
+        heading_keys = [heading_number(h) for h in clause.path]
+        if all(sec in heading_keys for sec in ref.sections):
+            found.append(clause)
+    # A bare "第17条" may match several list levels; the longest list wins (the document's item sequence).
+    if ref.any_style and len(found) > 1:
+        by_style: dict[str, list[Clause]] = {}
+        for clause in found:
+            key = parse_number(clause.number)
+            if key:
+                by_style.setdefault(key.style, []).append(clause)
+        order = (STYLE_ARTICLE, STYLE_PAREN_ARABIC, STYLE_ARABIC)
+        found = [c for style in order for c in by_style.get(style, [])]
+    found.sort(key=lambda c: candidate_docs.index(c.doc_id))
+    return found

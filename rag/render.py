@@ -1,0 +1,34 @@
+"""Readable plain-text rendering of answers and search results for the terminal."""
+
+from __future__ import annotations
+
+from rag.models import STATUS_FOUND, Answer, Hit, SearchResult
+
+
+def render_hit(hit: Hit, rank: int) -> str:
+    """Return one hit as: rank, citation, retrievers, then the clause text verbatim."""
+    superseded = "（该文件已失效或被替代）" if hit.doc.status == "失效" or hit.doc.superseded_by else ""
+    head = f"[{rank}] {hit.citation}{superseded}  ({'+'.join(hit.retrievers)} {hit.score:.4f})"
+    return f"{head}\n{hit.clause.text}"
+
+
+def render_answer(answer: Answer) -> str:
+    """Return the answer as text: found clauses with citations, or the refusal and suggestions."""
+    lines = [f"问：{answer.question}"]
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        lines.append(f"（理解为：{answer.resolved_question}）")
+    if answer.status == STATUS_FOUND:
+        lines.extend(render_hit(hit, i) for i, hit in enumerate(answer.hits, 1))
+    else:
+        lines.append(answer.message)
+        if answer.suggestions:
+            lines.append("您可以试试：" + "；".join(answer.suggestions))
+    lines.append(f"（检索方式：{'、'.join(answer.retrievers)}）")
+    return "\n".join(lines)
+
+
+def render_search(result: SearchResult) -> str:
+    """Return search hits as text."""
+    if not result.hits:
+        return f"{result.query}: 没有找到相关条款"
+    return "\n".join(render_hit(hit, i) for i, hit in enumerate(result.hits, 1))

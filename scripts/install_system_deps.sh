@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: chromium (end-to-end browser test) and redis-server (two-worker test).
+set -euo pipefail
+need=()
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if (( ${#need[@]} )); then
+  printf '\n==> installing Debian packages: %s\n' "${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,149 @@
+"""Unit behaviour of the rag stage's small parts: numbers, references, fusion, normalisation, places."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.models import DocumentMeta
+from rag.conversation import ConversationStore, MemoryStore, Turn
+from rag.followup import NEXT, resolve_follow_up
+from rag.fuse import RRF_K, reciprocal_rank_fusion, weighted_score_fusion
+from rag.highlight import split_sentences
+from rag.lookup import parse_reference
+from rag.normalize import expand_synonyms, normalize_question
+from rag.numbers import NumberKey, cn_to_int, heading_number, parse_number
+from rag.places import PlaceIndex
+
+DOCS = [
+    DocumentMeta(id="yz", title="渝中", region="渝中区", region_parents=("重庆市",)),
+    DocumentMeta(id="ddk", title="大渡口", region="大渡口区", region_parents=("重庆市",)),
+    DocumentMeta(id="gx", title="广西", region="广西壮族自治区"),
+    DocumentMeta(id="cn", title="长宁", region="长宁区", region_parents=("上海市",)),
+]
+
+
+@pytest.fixture(scope="module")
+def places() -> PlaceIndex:
+    return PlaceIndex.from_documents(DOCS)
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"), [("17", 17), ("十七", 17), ("二十", 20), ("一百零三", 103), ("十", 10), ("两", 2)]
+)
+def test_cn_to_int(numeral: str, value: int) -> None:
+    assert cn_to_int(numeral) == value
+
+
+@pytest.mark.parametrize(
+    ("printed", "key"),
+    [
+        ("(17)", NumberKey("paren_arabic", 17)),
+        ("（17）", NumberKey("paren_arabic", 17)),
+        ("17.", NumberKey("arabic", 17)),
+        ("1．", NumberKey("arabic", 1)),
+        ("（三）", NumberKey("paren_cn", 3)),
+        ("三、", NumberKey("cn", 3)),
+        ("第三条", NumberKey("article", 3)),
+        ("⑤", NumberKey("circled", 5)),
+        ("专栏二", NumberKey("column", 2)),
+    ],
+)
+def test_parse_number(printed: str, key: NumberKey) -> None:
+    assert parse_number(printed) == key
+
+
+def test_parse_number_rejects_non_numbers() -> None:
+    assert parse_number(None) is None
+    assert parse_number("——") is None
+    assert parse_number("儿童") is None
+
+
+def test_heading_number() -> None:
+    assert heading_number("（四）推进儿童普惠福利体系建设。") == NumberKey("paren_cn", 4)
+    assert heading_number("二、重点任务") == NumberKey("cn", 2)
+    assert heading_number("7.提升儿童教育卫生福利保障水平。") == NumberKey("arabic", 7)
+    assert heading_number("依法落实儿童法律保护体系。") is None
+
+
+def test_parse_reference_forms() -> None:
+    ref = parse_reference("长宁区行动计划第(20)条")
+    assert ref is not None and ref.target == NumberKey("paren_arabic", 20) and not ref.any_style
+    ref = parse_reference("广西方案第17条")
+    assert ref is not None and ref.target == NumberKey("arabic", 17) and ref.any_style
+    ref = parse_reference("大渡口规划重点任务(四)第2条")
+    assert ref is not None and ref.sections == (NumberKey("paren_cn", 4),) and ref.target.value == 2
+    ref = parse_reference("渝中区三年行动计划第（44）项")
+    assert ref is not None and ref.target == NumberKey("paren_arabic", 44)
+    ref = parse_reference("渝中府办[2024]7号是什么文件")
+    assert ref is not None and ref.doc_number == "渝中府办(2024)7号" and ref.target is None
+    assert parse_reference("孩子被欺负了怎么办") is None
+    # a year or a count inside a sentence is not a clause reference
+    assert parse_reference("到2025年每千人口托位多少个") is None
+
+
+def test_rrf_orders_by_summed_reciprocal_rank() -> None:
+    fused = reciprocal_rank_fusion({"bm25": [1, 2, 3], "vector": [2, 3, 4]})
+    assert [i for i, _, _ in fused][:2] == [2, 3]
+    top_id, top_score, sources = fused[0]
+    assert top_score == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
+    assert sources == ("bm25", "vector")
+
+
+def test_weighted_fusion_respects_weights() -> None:
+    fused = weighted_score_fusion({"bm25": [(1, 10.0), (2, 0.0)], "vector": [(2, 0.9), (1, 0.1)]}, {"bm25": 1, "vector": 0})
+    assert fused[0][0] == 1
+
+
+def test_normalize_question_width_traditional_and_fillers() -> None:
+    assert normalize_question("請問，孩子被欺負了怎麼辦呢？") == "孩子被欺负了怎么办"
+    assert normalize_question("ＡＢＣ１２３") == "ABC123"
+    assert normalize_question("   ") == ""
+
+
+def test_expand_synonyms_appends_document_terms() -> None:
+    expanded = expand_synonyms("看娃的地方")
+    assert expanded.startswith("看娃的地方") and "托育" in expanded
+
+
+def test_places_from_metadata(places: PlaceIndex) -> None:
+    assert places.find("渝中区托育服务").covered == ("渝中区",)
+    assert places.find("长宁宝宝屋").covered == ("长宁区",)
+    assert places.find("广西的托位目标").covered == ("广西壮族自治区",)
+    assert places.docs_for(places.find("重庆有哪些").covered) == {"yz", "ddk"}
+    match = places.find("成都的托育补贴有多少")
+    assert match.covered == () and match.uncovered == ("成都",)
+    assert places.find("儿童友好社区建设").uncovered == ()
+
+
+def test_places_for_new_region_come_from_metadata() -> None:
+    index = PlaceIndex.from_documents([*DOCS, DocumentMeta(id="hz", title="杭州", region="杭州市", region_parents=("浙江省",))])
+    assert index.find("杭州的托育").covered == ("杭州市",)
+    assert index.docs_for(index.find("浙江").covered) == {"hz"}
+
+
+def test_follow_up_swaps_place(places: PlaceIndex) -> None:
+    previous = Turn("渝中区托育服务有什么政策", ("渝中区",), "yz", "c1")
+    question, step = resolve_follow_up("那长宁区呢？", previous, places)
+    assert question == "长宁区托育服务有什么政策" and step == 0
+    assert resolve_follow_up("长宁呢", previous, places)[0] == "长宁区托育服务有什么政策"
+    assert resolve_follow_up("长宁区宝宝屋建设目标", previous, places)[0] == "长宁区宝宝屋建设目标"
+    assert resolve_follow_up("下一条呢？", previous, places) == (previous.question, NEXT)
+    assert resolve_follow_up("那长宁区呢？", None, places)[0] == "那长宁区呢？"
+
+
+def test_conversation_store_round_trip_and_expiry() -> None:
+    store = ConversationStore(MemoryStore(), ttl_seconds=60)
+    turn = Turn("问题", ("渝中区",), "yz", "c1")
+    store.remember("s1", turn)
+    assert store.last_turn("s1") == turn
+    assert store.last_turn("other") is None
+    expired = ConversationStore(MemoryStore(), ttl_seconds=-1)
+    expired.remember("s1", turn)
+    assert expired.last_turn("s1") is None
+
+
+def test_split_sentences_keeps_text_verbatim() -> None:
+    text = "建立儿童参与机制。组织儿童常态化参与公共事务；到2026年建成1个基地。"
+    sentences = split_sentences(text)
+    assert sentences == ["建立儿童参与机制。", "组织儿童常态化参与公共事务；", "到2026年建成1个基地。"]
+    assert "".join(sentences) == text
