@@ -28,7 +28,9 @@ Mode = Literal["search", "precise"]
 
 # 发文字号 such as 渝中府办〔2024〕7号. Users type the year brackets many ways; the token is always
 # written with 〔〕. NFKC has already turned （）［］ into ()[] by the time this runs.
-_DOC_NUMBER = r"(?P<issuer>[\u4e00-\u9fff]{0,10})[〔\[(【](?P<year>(?:19|20)\d{2})[〕\])】](?P<serial>\d{1,5})号"
+_DOC_NUMBER = (
+    r"(?P<issuer>[\u4e00-\u9fff]{0,10})[〔\[(【](?P<year>(?:19|20)\d{2})[〕\])】](?P<serial>\d{1,5})号"
+)
 # Clause numbers as printed in the documents: (17), (一). Kept whole so "(17)" means clause 17.
 _CLAUSE_NUMBER = r"\((?P<clause>\d{1,3}|[一二三四五六七八九十]{1,3})\)"
 PROTECTED_RE = re.compile(f"{_DOC_NUMBER}|{_CLAUSE_NUMBER}")

@@ -129,12 +129,18 @@ class Engine:
             hits.extend(ranked)
         return SearchResult(query, tuple(hits[:top_k]), self.retrievers)
 
-    def ask(self, question: str, session_id: str | None = None) -> Answer:
-        """Answer a question: the best clauses verbatim with provenance, or a plain refusal."""
+    def ask(
+        self, question: str, session_id: str | None = None, top_k: int | None = None, mode: str = MODE_HYBRID
+    ) -> Answer:
+        """Answer a question: the best clauses verbatim with provenance, or a plain refusal.
+
+        `mode` restricts retrieval to one retriever (for evaluation); `top_k` overrides how many
+        clauses a found answer carries.
+        """
         previous = self.conversations.last_turn(session_id) if session_id else None
         normalized = normalize_question(question)
         resolved, step = resolve_follow_up(normalized, previous, self.places)
-        answer = self._answer(question, resolved, step, previous)
+        answer = self._answer(question, resolved, step, previous, top_k or self.config.answer_hits, mode)
         if session_id:
             top = answer.hits[0].clause if answer.hits else None
             doc_id = top.doc_id if top else (previous.doc_id if previous else None)
@@ -144,7 +150,9 @@ class Engine:
         return answer
 
     # ----------------------------------------------------------------------------------------------
-    def _answer(self, question: str, resolved: str, step: int, previous: Turn | None) -> Answer:
+    def _answer(
+        self, question: str, resolved: str, step: int, previous: Turn | None, top_k: int, mode: str
+    ) -> Answer:
         live = self.retrievers
         if step and previous and previous.clause_id:
             neighbour = self._neighbour(previous.clause_id, step)
@@ -161,7 +169,7 @@ class Engine:
                 resolved, self.clauses, list(self.documents.values()), self.places, default_doc
             )
             if found:
-                hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:3])
+                hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:top_k])
                 return Answer(STATUS_FOUND, question, hits, tuple(regions), "", (), resolved, live)
         if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
             covered = "、".join(self._region_names())
@@ -174,7 +182,7 @@ class Engine:
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
         docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
-        hits = self._rank(resolved, self.config.answer_hits, MODE_HYBRID, docs)
+        hits = self._rank(resolved, top_k, mode, docs)
         coverage = max((self._coverage(resolved, h.clause) for h in hits), default=0.0)
         if not hits or coverage < self.config.min_coverage:
             message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"

@@ -56,22 +56,18 @@
 
   function sourceCard(hit, rank) {
     const doc = hit.doc || {};
-    const label = P.clauseLabel(hit.number);
-    const path = P.sectionPath(hit);
-    const head = el('header', { className: 'card-head' }, [
-      P.docBadges(doc),
-      label ? el('span', { className: 'clause-number', text: label }) : null,
-    ]);
+    const date = doc.date_written || doc.date_published;
     return el('li', {
       className: 'card source-card', 'data-doc-id': hit.doc_id, 'data-clause-id': hit.id,
       'aria-label': '来源 ' + rank,
     }, [
-      head,
-      el('p', { className: 'card-doc', text: doc.title || hit.doc_id }),
-      path ? el('p', { className: 'card-path', text: path }) : null,
+      el('header', { className: 'card-head' }, [
+        P.docBadges(doc),
+        date ? el('span', { className: 'card-date', text: date }) : null,
+      ]),
+      P.provenance(hit),
       el('blockquote', { className: 'clause-text' }, P.highlightedText(hit.text, hit.highlights)),
       P.fieldList(hit.fields),
-      P.provenance(hit),
       el('div', { className: 'card-actions' }, [
         P.copyButton('复制引用', function () { return hit.citation || ''; }),
         P.originalButton(hit),
@@ -199,6 +195,8 @@
     }
     input.value = '';
     autoGrow();
+    // On phones close the keyboard so the answer has the screen.
+    if (window.matchMedia && window.matchMedia('(pointer: coarse)').matches) input.blur();
     ask(text);
   });
 

@@ -85,7 +85,7 @@
   function errorMessage(status, detail, retryAfter) {
     if (status === 429) {
       const seconds = parseInt(retryAfter, 10);
-      return '提问太频繁了，请' + (seconds > 0 ? seconds + ' 秒后' : '稍后') + '再试。';
+      return '提问太频繁了，请' + (seconds > 0 ? ' ' + seconds + ' 秒后' : '稍后') + '再试。';
     }
     if (status >= 400 && status < 500 && typeof detail === 'string' && HAS_CJK.test(detail)) {
       return detail;
@@ -196,19 +196,19 @@
     return (clause.path || []).join(' › ');
   }
 
-  /** Provenance line: 《document》, 发文字号, section path, clause number. */
+  /** Provenance: 《document》 on one line; 发文字号 · section path · clause number on the next. */
   function provenance(hit) {
     const doc = hit.doc || {};
-    const parts = [];
-    if (doc.title) parts.push('《' + doc.title + '》');
-    if (doc.doc_number) parts.push(doc.doc_number);
+    const details = [];
+    if (doc.doc_number) details.push(doc.doc_number);
     const path = sectionPath(hit);
-    if (path) parts.push(path);
+    if (path) details.push(path);
     const label = clauseLabel(hit.number);
-    if (label) parts.push(label);
-    return el('p', { className: 'provenance' }, [
-      el('span', { className: 'provenance-label', text: '出处' }),
-      el('span', { className: 'provenance-text', text: parts.join(' · ') }),
+    const detailLine = el('p', { className: 'provenance-detail', text: details.join(' · ') });
+    if (label) append(detailLine, [details.length ? ' · ' : '', el('strong', { text: label })]);
+    return el('div', { className: 'provenance' }, [
+      el('p', { className: 'provenance-doc', text: doc.title ? '《' + doc.title + '》' : hit.doc_id }),
+      detailLine,
     ]);
   }
 
@@ -366,6 +366,11 @@
       el('h3', { className: 'doc-title', text: doc.title || doc.id || '' }),
       docMetaBlock(doc),
     ]);
+    // Headings come from the section paths; a heading-only clause repeating one of them is not shown twice.
+    const pathTitles = {};
+    clauses.forEach(function (clause) {
+      (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
+    });
     let openPath = [];
     let target = null;
     clauses.forEach(function (clause, index) {
@@ -377,8 +382,8 @@
       }
       openPath = path;
       const text = String(clause.text || '');
-      if (clause.kind === 'heading' && path.indexOf(text.trim()) >= 0) return;
       const isTarget = clause.id === targetId;
+      if (clause.kind === 'heading' && pathTitles[text.trim()] && !isTarget) return;
       const node = el('div', {
         className: 'doc-clause' + (clause.kind === 'heading' ? ' doc-clause-heading' : '') + (isTarget ? ' is-target' : ''),
         'data-clause-id': clause.id,
@@ -389,6 +394,9 @@
       if (isTarget) append(node, el('span', { className: 'target-label', text: '你查看的条款' }));
       append(node, el('p', { className: 'clause-text' }, highlightedText(text, isTarget ? highlights : [])));
       append(node, fieldList(clause.fields));
+      if (isTarget && clause.citation) {
+        append(node, el('div', { className: 'card-actions' }, copyButton('复制引用', function () { return clause.citation; })));
+      }
       fragment.appendChild(node);
       if (isTarget) target = node;
     });
@@ -444,6 +452,9 @@
     document.documentElement.classList.remove('viewer-open');
     if (viewer.pushed && !fromHistory) {
       history.back();
+    } else if (!fromHistory && DOC_PATH.test(location.pathname)) {
+      // Opened as /doc/{id}: closing it leaves the chat page underneath.
+      history.replaceState(null, '', '/');
     } else if (!fromHistory && /(^#|&)doc=/.test(location.hash)) {
       // Opened straight from a shared link: there is no entry to go back to, so just drop the hash.
       history.replaceState(null, '', location.pathname + location.search);
@@ -482,8 +493,18 @@
     else callback();
   }
 
+  // Addresses that open the original-text view: /doc/{id}?clause={cid} (or #clause=) and #doc={id}&clause={cid}.
+  const DOC_PATH = /^\/doc\/([^/]+)\/?$/;
+
   whenReady(function () {
-    if (/(^#|&)doc=/.test(location.hash)) syncViewerWithHash();
+    const docPath = location.pathname.match(DOC_PATH);
+    if (docPath) {
+      const clauseId = new URLSearchParams(location.search).get('clause') ||
+        new URLSearchParams(location.hash.replace(/^#/, '')).get('clause');
+      openDocument(decodeURIComponent(docPath[1]), clauseId, { fromHistory: true });
+    } else if (/(^#|&)doc=/.test(location.hash)) {
+      syncViewerWithHash();
+    }
   });
 
   window.PolicyQA = {

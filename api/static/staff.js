@@ -29,6 +29,24 @@
 
   /* ---------- results ---------- */
 
+  /** The clause text, cut to a few lines with a button to show it all when it is long. */
+  function clampedText(hit) {
+    const quote = el('blockquote', { className: 'clause-text is-clamped' }, P.highlightedText(hit.text, hit.highlights));
+    const toggle = el('button', { type: 'button', className: 'btn btn-quiet btn-expand', text: '展开全文', hidden: true,
+      'aria-expanded': 'false' });
+    toggle.addEventListener('click', function () {
+      const expanded = quote.classList.toggle('is-clamped') === false;
+      toggle.textContent = expanded ? '收起' : '展开全文';
+      toggle.setAttribute('aria-expanded', expanded ? 'true' : 'false');
+    });
+    // Measured once the item is in the page: only long clauses get the button.
+    requestAnimationFrame(function () {
+      if (quote.scrollHeight > quote.clientHeight + 2) toggle.hidden = false;
+      else quote.classList.remove('is-clamped');
+    });
+    return el('div', null, [quote, toggle]);
+  }
+
   function resultItem(hit, rank) {
     const doc = hit.doc || {};
     const meta = [];
@@ -41,7 +59,7 @@
         el('span', { className: 'rank', text: String(rank) }),
         el('p', { className: 'citation', text: hit.citation || '' }),
       ]),
-      el('blockquote', { className: 'clause-text' }, P.highlightedText(hit.text, hit.highlights)),
+      clampedText(hit),
       P.fieldList(hit.fields),
       el('p', { className: 'result-meta', text: meta.join(' · ') }),
       el('div', { className: 'card-actions' }, [
@@ -133,35 +151,30 @@
 
   /* ---------- documents and outlines ---------- */
 
-  /** The outline as nested sections (from each clause's section path) with the clauses as leaves. */
+  /** The outline as nested sections (from each clause's section path) with the clauses as leaves.
+   *  A heading-only clause that repeats a section title is that section, not a leaf. */
   function outlineFromClauses(clauses) {
-    const root = { title: '', children: [], clauses: [], firstClauseId: null, count: 0 };
+    const pathTitles = {};
     clauses.forEach(function (clause) {
+      (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
+    });
+    const root = { title: '', entries: [], sections: {}, count: 0 };
+    clauses.forEach(function (clause) {
+      const counted = clause.kind !== 'heading';
       let node = root;
-      const path = clause.path || [];
-      path.forEach(function (title) {
-        let child = null;
-        for (let i = 0; i < node.children.length; i += 1) {
-          if (node.children[i].title === title) child = node.children[i];
-        }
+      if (counted) root.count += 1;
+      (clause.path || []).forEach(function (title) {
+        let child = node.sections[title];
         if (!child) {
-          child = { title: title, children: [], clauses: [], firstClauseId: clause.id, count: 0 };
-          node.children.push(child);
-          node.clauses.push({ section: child });
+          child = { title: title, entries: [], sections: {}, count: 0 };
+          node.sections[title] = child;
+          node.entries.push({ section: child });
         }
         node = child;
+        if (counted) node.count += 1;
       });
       const text = String(clause.text || '').trim();
-      const isOwnHeading = clause.kind === 'heading' && path.indexOf(text) >= 0;
-      if (!isOwnHeading) node.clauses.push({ clause: clause });
-      if (clause.kind !== 'heading') {
-        let counted = root;
-        root.count += 1;
-        path.forEach(function (title) {
-          counted = counted.children.filter(function (c) { return c.title === title; })[0];
-          counted.count += 1;
-        });
-      }
+      if (!(clause.kind === 'heading' && pathTitles[text])) node.entries.push({ clause: clause });
     });
     return root;
   }
@@ -180,7 +193,7 @@
 
   function sectionItem(docId, section, depth) {
     const list = el('ul', { className: 'outline' });
-    section.clauses.forEach(function (entry) {
+    section.entries.forEach(function (entry) {
       list.appendChild(entry.section ? sectionItem(docId, entry.section, depth + 1) : leafButton(docId, entry.clause));
     });
     const summary = el('summary', null, [
@@ -201,8 +214,20 @@
       queryInput.scrollIntoView({ block: 'center' });
     });
     const list = el('ul', { className: 'outline outline-root' });
-    root.clauses.forEach(function (entry) {
-      list.appendChild(entry.section ? sectionItem(docId, entry.section, 0) : leafButton(docId, entry.clause));
+    // Clauses outside every section (the 通知, 前言...) are gathered in one collapsed group.
+    const front = { title: '未分章节的内容', entries: [], count: 0 };
+    root.entries.forEach(function (entry) {
+      if (entry.section) return;
+      front.entries.push(entry);
+      if (entry.clause.kind !== 'heading') front.count += 1;
+    });
+    if (front.entries.length) {
+      const item = sectionItem(docId, front, 1);
+      item.classList.add('outline-front');
+      list.appendChild(item);
+    }
+    root.entries.forEach(function (entry) {
+      if (entry.section) list.appendChild(sectionItem(docId, entry.section, 0));
     });
     append(container, [P.docMetaBlock(data.doc || {}), el('div', { className: 'card-actions' }, filterButton), list]);
   }

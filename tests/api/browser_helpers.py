@@ -45,10 +45,12 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout_
         if process.poll() is not None:
             output = process.stdout.read().decode("utf-8", "replace") if process.stdout else ""
             raise RuntimeError(f"server exited with code {process.returncode}:\n{output[-4000:]}")
-        with contextlib.suppress(urllib.error.URLError, OSError):
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{base_url}/health", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.25)
     raise RuntimeError(f"server at {base_url} not healthy after {timeout_s:.0f}s")
 
@@ -57,8 +59,18 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout_
 def running_server(app_target: str, env: Mapping[str, str], factory: bool = False) -> Iterator[str]:
     """Run `uvicorn app_target` in a subprocess on a free loopback port; yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app_target, "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app_target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     if factory:
         command.append("--factory")
     process = subprocess.Popen(

@@ -1,0 +1,274 @@
+"""GET/POST /wechat: the WeChat Official Account server -- URL verification and passive replies.
+
+POST handles plaintext, compatible and safe (AES) modes. Nothing is processed before the request is
+authenticated: `signature` (plaintext) or `msg_signature` over the `Encrypt` text (AES), compared in
+constant time, then a timestamp window against replays, then (AES) decryption and the AppID check.
+Answers run in a worker thread under a deadline; a late answer is replied as "success" and kept, so
+WeChat's retry of the same message gets it (see `api/wechat/dedup.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse, Response
+
+from api.deps import EngineDep, SettingsDep
+from api.validation import clean_question
+from api.wechat import reply
+from api.wechat.crypto import (
+    AppIdMismatchError,
+    DecryptError,
+    MessageCrypto,
+    compute_signature,
+    signature_matches,
+)
+from api.wechat.dedup import InMemoryReplyStore, ReplyStore, dedup_key, hash_openid
+from api.wechat.messages import (
+    EVENT_CLICK,
+    EVENT_SUBSCRIBE,
+    EventMessage,
+    InboundMessage,
+    MalformedMessageError,
+    TextMessage,
+    VoiceMessage,
+    build_encrypted_reply,
+    build_text_reply,
+    parse_message,
+    parse_xml,
+    text_reply_overhead_bytes,
+)
+from policyqa.config import Settings
+from rag.models import Answer
+
+router = APIRouter(tags=["wechat"])
+logger = logging.getLogger("policyqa.wechat")
+
+WECHAT_MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KiB; anything bigger is not from WeChat
+SUCCESS = "success"  # tells WeChat "no reply", so it neither retries nor shows an error to the follower
+ENCRYPT_AES = "aes"
+ENCRYPT_RAW = "raw"
+SESSION_PREFIX = "wechat:"
+PAYLOAD_TOO_LARGE = 413  # named here: starlette renamed its constant between versions
+XML_MEDIA_TYPE = "application/xml"
+
+
+class AnswerEngine(Protocol):
+    """What this channel needs of the engine."""
+
+    def ask(self, question: str, session_id: str | None = None) -> Answer: ...
+
+
+_reply_store: ReplyStore | None = None
+
+
+def get_reply_store() -> ReplyStore:
+    """Return the process-wide retry store (tests override this dependency with a fresh one)."""
+    global _reply_store
+    if _reply_store is None:
+        _reply_store = InMemoryReplyStore()
+    return _reply_store
+
+
+ReplyStoreDep = Annotated[ReplyStore, Depends(get_reply_store)]
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """How to answer a message: a fixed text now, a question for the engine, or nothing ("success")."""
+
+    text: str | None = None
+    question: str | None = None
+
+
+@router.get("/wechat", response_class=PlainTextResponse)
+def verify_server_url(
+    settings: SettingsDep,
+    signature: Annotated[str, Query()] = "",
+    timestamp: Annotated[str, Query()] = "",
+    nonce: Annotated[str, Query()] = "",
+    echostr: Annotated[str, Query()] = "",
+) -> PlainTextResponse:
+    """Answer WeChat's server-URL check: return `echostr` when the signature and timestamp are valid."""
+    token = _require_token(settings)
+    if not signature_matches(compute_signature(token, timestamp, nonce), signature):
+        raise _forbidden("签名校验失败。", "bad signature on URL verification")
+    _check_timestamp(timestamp, settings.wechat_timestamp_window_s)
+    if not echostr:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "缺少 echostr 参数。")
+    return PlainTextResponse(echostr)
+
+
+@router.post("/wechat")
+async def receive_message(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    store: ReplyStoreDep,
+    signature: Annotated[str, Query()] = "",
+    timestamp: Annotated[str, Query()] = "",
+    nonce: Annotated[str, Query()] = "",
+    encrypt_type: Annotated[str, Query()] = "",
+    msg_signature: Annotated[str, Query()] = "",
+) -> Response:
+    """Authenticate, decrypt and answer one message or event pushed by WeChat (a passive reply)."""
+    started = time.monotonic()
+    token = _require_token(settings)
+    body = await _read_body(request, min(settings.max_body_bytes, WECHAT_MAX_BODY_BYTES))
+    encrypt_type = encrypt_type.strip().lower()
+    if encrypt_type not in ("", ENCRYPT_RAW, ENCRYPT_AES):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "不支持的 encrypt_type。")
+    plain_signature = compute_signature(token, timestamp, nonce)
+    if encrypt_type != ENCRYPT_AES and not signature_matches(plain_signature, signature):
+        raise _forbidden("签名校验失败。", "bad signature")
+    outer = _parse_xml(body)
+    crypto: MessageCrypto | None = None
+    if encrypt_type == ENCRYPT_AES or ("Encrypt" in outer and "MsgType" not in outer):
+        crypto = _message_crypto(settings)
+        encrypted = outer.get("Encrypt", "")
+        if not encrypted:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "安全模式的消息缺少 Encrypt 字段。")
+        if not crypto.verify(msg_signature, timestamp, nonce, encrypted):
+            raise _forbidden("消息签名校验失败。", "bad msg_signature")
+        if signature and not signature_matches(plain_signature, signature):
+            raise _forbidden("签名校验失败。", "bad signature beside a valid msg_signature")
+        _check_timestamp(timestamp, settings.wechat_timestamp_window_s)
+        try:
+            fields = _parse_xml(crypto.decrypt(encrypted).encode("utf-8"))
+        except AppIdMismatchError as error:
+            raise _forbidden("AppID 不匹配。", "AppID mismatch") from error
+        except DecryptError as error:
+            raise _forbidden("消息解密失败。", f"decryption failed: {error}") from error
+    else:
+        _check_timestamp(timestamp, settings.wechat_timestamp_window_s)
+        fields = outer
+    try:
+        message = parse_message(fields)
+    except MalformedMessageError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"消息格式不正确：{error}") from error
+
+    salt = settings.wechat_token or ""
+    follower = hash_openid(message.from_user, salt)
+    plan = plan_reply(message, settings)
+    logger.info("wechat %s from %s: %s", message.msg_type, follower, "question" if plan.question else "fixed")
+    if plan.question is not None:
+        compute = partial(
+            compute_answer_reply, engine, plan.question, SESSION_PREFIX + follower, message, settings.public_url
+        )
+        future = asyncio.wrap_future(store.submit(dedup_key(message.dedup_key_parts, salt), compute))
+        remaining = settings.wechat_deadline_s - (time.monotonic() - started)
+        done, _ = await asyncio.wait({future}, timeout=max(remaining, 0.0))
+        if not done:
+            logger.warning("wechat answer for %s missed the %.1fs deadline; replied success", follower,
+                           settings.wechat_deadline_s)
+            return PlainTextResponse(SUCCESS)
+        return _xml_response(future.result(), crypto)
+    if plan.text is None:
+        return PlainTextResponse(SUCCESS)
+    create_time = int(time.time())
+    xml = build_text_reply(message.from_user, message.to_user, plan.text, create_time)
+    return _xml_response(xml, crypto)
+
+
+def plan_reply(message: InboundMessage, settings: Settings) -> ReplyPlan:
+    """Decide what a message gets: text and recognised voice and configured menu clicks are questions."""
+    if isinstance(message, TextMessage):
+        return _question_plan(message.content, settings)
+    if isinstance(message, VoiceMessage):
+        if message.recognition and message.recognition.strip():
+            return _question_plan(message.recognition, settings)
+        return ReplyPlan(text=reply.voice_unrecognised_text())
+    if isinstance(message, EventMessage):
+        if message.event == EVENT_SUBSCRIBE:
+            return ReplyPlan(text=reply.welcome_text())
+        if message.event == EVENT_CLICK:
+            question = settings.wechat_menu_keys.get(message.event_key)
+            return _question_plan(question, settings) if question else ReplyPlan(text=reply.welcome_text())
+        return ReplyPlan()  # unsubscribe, VIEW, SCAN, LOCATION...: nothing to say
+    return ReplyPlan(text=reply.unsupported_text())
+
+
+def compute_answer_reply(
+    engine: AnswerEngine, question: str, session_id: str, message: InboundMessage, public_url: str
+) -> str:
+    """Ask the engine and return the plaintext reply XML (runs in a worker thread; never raises)."""
+    create_time = int(time.time())
+    budget = reply.MAX_REPLY_BYTES - 1 - text_reply_overhead_bytes(message.from_user, message.to_user, create_time)
+    try:
+        content = reply.answer_text(engine.ask(question, session_id=session_id), public_url, budget)
+    except Exception:  # an engine failure must still give the follower an answer, not a WeChat error
+        logger.exception("engine failed on a WeChat question")
+        content = reply.busy_text()
+    return build_text_reply(message.from_user, message.to_user, content, create_time)
+
+
+def _question_plan(text: str, settings: Settings) -> ReplyPlan:
+    if not text.strip():
+        return ReplyPlan(text=reply.empty_question_text())
+    try:
+        return ReplyPlan(question=clean_question(text, settings.max_question_chars))
+    except HTTPException as error:  # the follower reads the reason, WeChat sees a normal reply
+        return ReplyPlan(text=str(error.detail))
+
+
+def _xml_response(xml: str, crypto: MessageCrypto | None) -> Response:
+    if crypto is None:
+        return Response(xml, media_type=XML_MEDIA_TYPE)
+    timestamp = str(int(time.time()))
+    nonce = str(secrets.randbelow(10**10))
+    encrypted = crypto.encrypt(xml)
+    envelope = build_encrypted_reply(encrypted, crypto.sign(timestamp, nonce, encrypted), timestamp, nonce)
+    return Response(envelope, media_type=XML_MEDIA_TYPE)
+
+
+def _require_token(settings: Settings) -> str:
+    if not settings.wechat_token:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "微信公众号接入未配置（WECHAT_TOKEN）。")
+    return settings.wechat_token
+
+
+def _message_crypto(settings: Settings) -> MessageCrypto:
+    if not (settings.wechat_aes_key and settings.wechat_app_id and settings.wechat_token):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "收到加密消息，但未配置 WECHAT_AES_KEY 和 WECHAT_APP_ID。"
+        )
+    return MessageCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+
+
+def _check_timestamp(timestamp: str, window_seconds: int) -> None:
+    # The signature covers the timestamp, so an old signed request is a replay, not a forgery.
+    if not timestamp.isdigit():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "timestamp 参数无效。")
+    if abs(time.time() - int(timestamp)) > window_seconds:
+        raise _forbidden("请求时间戳超出允许范围（疑似重放）。", "timestamp outside the window")
+
+
+def _parse_xml(body: bytes) -> dict[str, str]:
+    try:
+        return parse_xml(body)
+    except MalformedMessageError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"XML 无效或不安全：{error}") from error
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise HTTPException(PAYLOAD_TOO_LARGE, f"请求体过大（上限 {limit} 字节）。")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:  # a missing or false Content-Length does not get past the limit
+            raise HTTPException(PAYLOAD_TOO_LARGE, f"请求体过大（上限 {limit} 字节）。")
+    return bytes(body)
+
+
+def _forbidden(detail: str, reason: str) -> HTTPException:
+    logger.warning("wechat request refused: %s", reason)
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail)

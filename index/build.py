@@ -1,0 +1,201 @@
+"""Build the index folder from parsed documents: tokenise, BM25, (if a model loads) vectors, save."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from corpus.models import Clause, Document, DocumentMeta
+from index.bm25 import BM25Index
+from index.dense import DenseIndex, Embedder, IndexKind, embedder_unavailable_message, load_embedder
+from index.store import save_index
+from index.tokenize import ChineseTokenizer
+
+TOKENIZE_CHUNK = 512  # texts per task when tokenising in worker processes
+
+# Administrative suffixes stripped to get the short name people use (渝中区 -> 渝中).
+_PLACE_SUFFIX = re.compile(
+    r"(?:壮族自治区|回族自治区|维吾尔自治区|自治区|自治州|自治县|特别行政区|新区|省|市|区|县|旗|镇|乡|街道)$"
+)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` produced: which retrievers, how many clauses, how long each stage took."""
+
+    index_dir: Path
+    retrievers: tuple[str, ...]
+    clause_count: int
+    document_count: int
+    seconds: float
+    embed_model: str | None
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (for `policyqa build --json`)."""
+        return {
+            "index_dir": str(self.index_dir),
+            "retrievers": list(self.retrievers),
+            "clause_count": self.clause_count,
+            "document_count": self.document_count,
+            "seconds": round(self.seconds, 3),
+            "embed_model": self.embed_model,
+            "warnings": list(self.warnings),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def indexed_text(clause: Clause) -> str:
+    """Return the text indexed for a clause: its section path, then its verbatim text."""
+    if not clause.path:
+        return clause.text
+    return " ".join(clause.path) + "\n" + clause.text
+
+
+def place_short_name(place: str) -> str | None:
+    """Return the everyday name of an administrative place (广西壮族自治区 -> 广西), or None."""
+    short = _PLACE_SUFFIX.sub("", place)
+    return short if short != place and len(short) >= 2 else None
+
+
+def harvest_terms(documents: Sequence[DocumentMeta]) -> list[str]:
+    """Return dictionary terms taken from document metadata: places (full and short) and issuers."""
+    terms: set[str] = set()
+    for meta in documents:
+        for place in [meta.region, *meta.region_parents]:
+            if place:
+                terms.add(place)
+                short = place_short_name(place)
+                if short:
+                    terms.add(short)
+        if meta.issuer and len(meta.issuer) <= 20:
+            terms.add(meta.issuer)
+    return sorted(terms)
+
+
+_worker_tokenizer: ChineseTokenizer | None = None
+
+
+def _init_worker(settings: dict[str, Any]) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = ChineseTokenizer.from_settings(settings)
+
+
+def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+    assert _worker_tokenizer is not None
+    return [_worker_tokenizer(t) for t in texts]
+
+
+def tokenize_texts(
+    tokenizer: ChineseTokenizer, texts: Sequence[str], *, progress: bool = False, workers: int = 1
+) -> list[list[str]]:
+    """Return the tokens of every text, in order; `workers` > 1 tokenises in that many processes."""
+    bar = tqdm(total=len(texts), desc="tokenise", unit="clause", file=sys.stderr, disable=not progress)
+    with bar:
+        if workers <= 1 or len(texts) < 2 * TOKENIZE_CHUNK:
+            result = []
+            for text in texts:
+                result.append(tokenizer(text))
+                bar.update()
+            return result
+        chunks = [list(texts[i : i + TOKENIZE_CHUNK]) for i in range(0, len(texts), TOKENIZE_CHUNK)]
+        result = []
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(tokenizer.settings(),)) as pool:
+            for tokens in pool.map(_tokenize_chunk, chunks):
+                result.extend(tokens)
+                bar.update(len(tokens))
+        return result
+
+
+def _print_warning(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_index(
+    documents: Sequence[Document],
+    out_dir: Path,
+    embed_model: str | None,
+    progress: bool = True,
+    *,
+    embedder: Embedder | None = None,
+    char_ngrams: int = 0,
+    dense_kind: IndexKind = "flat",
+    workers: int = 1,
+    warn: Callable[[str], None] = _print_warning,
+) -> BuildReport:
+    """Index every clause of `documents` into the folder `out_dir` and return what was built.
+
+    BM25 is always built. Vectors are built with `embedder` if given, else with the model
+    `embed_model` (hub id or local folder; None = BM25-only on purpose). When that model cannot be
+    loaded, `warn` receives one message saying how to provide a model, and the index is BM25-only.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    clauses = [clause for document in documents for clause in document.clauses]
+    metas = [document.meta for document in documents]
+    seen: set[str] = set()
+    for clause in clauses:
+        if clause.id in seen:
+            raise ValueError(f"duplicate clause id {clause.id!r}: clause ids must be unique in a corpus")
+        seen.add(clause.id)
+    texts = [indexed_text(c) for c in clauses]
+
+    stage = time.perf_counter()
+    tokenizer = ChineseTokenizer(harvest_terms(metas), char_ngrams=char_ngrams)
+    token_lists = tokenize_texts(tokenizer, texts, progress=progress, workers=workers)
+    timings["tokenize"] = time.perf_counter() - stage
+
+    stage = time.perf_counter()
+    bm25 = BM25Index.build(token_lists)
+    timings["bm25"] = time.perf_counter() - stage
+
+    warnings: list[str] = []
+    dense: DenseIndex | None = None
+    model_name: str | None = None
+    if embedder is None and embed_model:
+        stage = time.perf_counter()
+        embedder, reason = load_embedder(embed_model)
+        timings["load_model"] = time.perf_counter() - stage
+        if embedder is None:
+            message = embedder_unavailable_message(embed_model, reason or "unknown error")
+            warnings.append(message)
+            warn(message)
+    if embedder is not None:
+        stage = time.perf_counter()
+        vectors = embedder.encode_passages(texts, show_progress=progress)
+        timings["embed"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        dense = DenseIndex.build(vectors, dense_kind)
+        timings["dense"] = time.perf_counter() - stage
+        model_name = embedder.name
+
+    stage = time.perf_counter()
+    manifest = save_index(
+        out_dir,
+        clauses=clauses,
+        documents=metas,
+        tokenizer=tokenizer,
+        bm25=bm25,
+        dense=dense,
+        embed_model=model_name,
+    )
+    timings["save"] = time.perf_counter() - stage
+    return BuildReport(
+        index_dir=Path(out_dir).resolve(),
+        retrievers=tuple(manifest["retrievers"]),
+        clause_count=len(clauses),
+        document_count=len(metas),
+        seconds=time.perf_counter() - started,
+        embed_model=model_name,
+        warnings=tuple(warnings),
+        timings=timings,
+    )

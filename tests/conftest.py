@@ -1,0 +1,58 @@
+"""Shared test fixtures. The repository root goes on sys.path so tests import the packages uninstalled."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# --- index: a tiny sentence-transformers model built locally (no network) -----------------------
+# Used by tests of index/, rag/ and api/ to exercise the real sentence-transformers + faiss path.
+
+
+@pytest.fixture(scope="session")
+def tiny_embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the folder of a randomly initialised 32-d BERT sentence-transformers model.
+
+    Its vocabulary is every character of the bundled corpus plus ASCII, so Chinese text is not
+    mapped to [UNK]; the weights are random (seeded), so vectors are deterministic but carry no
+    meaning: identical texts match exactly, that is all a test may rely on.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    root = tmp_path_factory.mktemp("tiny_embed_model")
+    bert_dir = root / "bert"
+    bert_dir.mkdir()
+    corpus_chars = {
+        ch for path in (ROOT / "corpus" / "data").glob("*.txt") for ch in path.read_text(encoding="utf-8")
+    }
+    ascii_chars = {chr(c) for c in range(33, 127)}
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = specials + sorted(ch for ch in (corpus_chars | ascii_chars) if not ch.isspace())
+    (bert_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizer(str(bert_dir / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(bert_dir)
+    tokenizer.save_pretrained(bert_dir)
+    transformer = Transformer(str(bert_dir), max_seq_length=256)
+    pooling = Pooling(transformer.get_word_embedding_dimension(), "mean")
+    model_dir = root / "tiny-zh-st"
+    SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(model_dir))
+    return model_dir
