@@ -19,9 +19,30 @@ _WIDTH_MAP.update({0x3000: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2009: 0x20, 0x00A
 
 # Site furniture printed around the document by the web page it was scraped from.
 _CLUTTER_LINES = {
-    "打印", "打印打印", "纠错", "纠错纠错", "分享到", "分享", "分享:", "字号:", "字号", "字号:大中小",
-    "扫一扫在手机打开当前页", "业务动态", "视频点播更多>>", "当前位置:", "关闭", "关闭窗口", "打印本页",
-    "【打印】", "【关闭】", "【打印】【关闭】", "收藏", "返回顶部", "上一篇", "下一篇",
+    "打印",
+    "打印打印",
+    "纠错",
+    "纠错纠错",
+    "分享到",
+    "分享",
+    "分享:",
+    "字号:",
+    "字号",
+    "字号:大中小",
+    "扫一扫在手机打开当前页",
+    "业务动态",
+    "视频点播更多>>",
+    "当前位置:",
+    "关闭",
+    "关闭窗口",
+    "打印本页",
+    "【打印】",
+    "【关闭】",
+    "【打印】【关闭】",
+    "收藏",
+    "返回顶部",
+    "上一篇",
+    "下一篇",
 }
 _CLUTTER_PATTERNS = (
     re.compile(r"^Produced\s*By", re.IGNORECASE),
@@ -32,14 +53,29 @@ _CLUTTER_PATTERNS = (
     re.compile(r"^\S{2,40}\d{4}年\d{1,2}月\d{1,2}日印发$"),
 )
 # A label that opens a block of links (file downloads, related readings); the links follow it.
-_LINK_LABEL = re.compile(r"^(文件下载|附件下载|相关附件|部门解读|政策解读|一图读懂|图解|视频解读|媒体视角|政策原文|相关链接|相关文件|相关阅读)[:]?$")
+_LINK_LABEL = re.compile(
+    r"^(文件下载|附件下载|相关附件|部门解读|政策解读|一图读懂|图解|视频解读|媒体视角|政策原文|相关链接|相关文件|相关阅读)[:]?$"
+)
 # Everything after these belongs to the site or to the 公文 版记, not to the policy text.
 _TRAILER_START = re.compile(r"^(转载声明|免责声明|版权声明)")
 _COPY_TO = re.compile(r"^抄送[:]")
 # Metadata labels of a 公文 header (government website layout) and of a news page.
 METADATA_LABELS = (
-    "索引号", "发布机构", "发文机关", "成文日期", "发布日期", "主题分类", "体裁分类", "组配分类",
-    "发文字号", "文号", "有效性", "公开方式", "信息来源", "文章来源", "来源",
+    "索引号",
+    "发布机构",
+    "发文机关",
+    "成文日期",
+    "发布日期",
+    "主题分类",
+    "体裁分类",
+    "组配分类",
+    "发文字号",
+    "文号",
+    "有效性",
+    "公开方式",
+    "信息来源",
+    "文章来源",
+    "来源",
 )
 _METADATA_LINE = re.compile("^(" + "|".join(sorted(METADATA_LABELS, key=len, reverse=True)) + r")(\s|[:]|$)")
 _MIN_DUPLICATE_PARAGRAPH = 30
@@ -64,7 +100,13 @@ def reflow(text: str) -> str:
     lines = text.split("\n")
     out: list[str] = []
     for line in lines:
-        if out and out[-1].strip() and line.strip() and not ends_sentence(out[-1]) and not match_numbering(line):
+        if (
+            out
+            and out[-1].strip()
+            and line.strip()
+            and not ends_sentence(out[-1])
+            and not match_numbering(line)
+        ):
             out[-1] = out[-1].rstrip() + line.strip()
         else:
             out.append(line)

@@ -27,10 +27,29 @@ STYLE_BOX = "box"  # 专栏N
 
 # The statute levels have a fixed order; all other styles nest in the order a document uses them.
 LEGAL_RANK = {STYLE_PART: 0, STYLE_CHAPTER: 1, STYLE_SECTION: 2, STYLE_ARTICLE: 3, STYLE_PARAGRAPH: 4}
-_LEGAL_UNIT = {"编": STYLE_PART, "章": STYLE_CHAPTER, "节": STYLE_SECTION, "条": STYLE_ARTICLE, "款": STYLE_PARAGRAPH}
+_LEGAL_UNIT = {
+    "编": STYLE_PART,
+    "章": STYLE_CHAPTER,
+    "节": STYLE_SECTION,
+    "条": STYLE_ARTICLE,
+    "款": STYLE_PARAGRAPH,
+}
 
 _CN_NUM = "零〇一二三四五六七八九十百千两"
-_CN_VALUES = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_VALUES = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 _LEGAL_RE = re.compile(rf"第([{_CN_NUM}\d]{{1,6}})([编章节条款])")
@@ -51,13 +70,68 @@ _SENTENCE_END = "。！？!?"
 # Heading glued to its body with no punctuation ("加强组织领导发挥党委领导…"): the heading ends with
 # one of these nouns and the body starts with one of these verbs.
 _HEADING_FINAL = (
-    "建设", "领导", "保障", "体系", "机制", "服务", "管理", "工作", "发展", "环境", "能力", "水平",
-    "制度", "规划", "引导", "保护", "教育", "空间", "监测", "评估", "宣传", "交流", "合作", "治理",
+    "建设",
+    "领导",
+    "保障",
+    "体系",
+    "机制",
+    "服务",
+    "管理",
+    "工作",
+    "发展",
+    "环境",
+    "能力",
+    "水平",
+    "制度",
+    "规划",
+    "引导",
+    "保护",
+    "教育",
+    "空间",
+    "监测",
+    "评估",
+    "宣传",
+    "交流",
+    "合作",
+    "治理",
 )
 _BODY_INITIAL = (
-    "发挥", "关注", "坚持", "加强", "推进", "推动", "落实", "建立", "完善", "健全", "实施", "开展",
-    "统筹", "组织", "鼓励", "支持", "强化", "深化", "提高", "提升", "优化", "积极", "全面", "依托",
-    "围绕", "按照", "根据", "加快", "加大", "探索", "引导", "深入", "切实", "大力", "立足", "聚焦",
+    "发挥",
+    "关注",
+    "坚持",
+    "加强",
+    "推进",
+    "推动",
+    "落实",
+    "建立",
+    "完善",
+    "健全",
+    "实施",
+    "开展",
+    "统筹",
+    "组织",
+    "鼓励",
+    "支持",
+    "强化",
+    "深化",
+    "提高",
+    "提升",
+    "优化",
+    "积极",
+    "全面",
+    "依托",
+    "围绕",
+    "按照",
+    "根据",
+    "加快",
+    "加大",
+    "探索",
+    "引导",
+    "深入",
+    "切实",
+    "大力",
+    "立足",
+    "聚焦",
 )
 
 

@@ -13,9 +13,7 @@ def format_tree(doc: Document) -> str:
     heading or number, the line span, the kind when not a plain clause, and the start of the text."""
     meta = doc.meta
     facts = " · ".join(
-        value
-        for value in (meta.issuer, meta.doc_number, meta.date_written, meta.region, meta.type)
-        if value
+        value for value in (meta.issuer, meta.doc_number, meta.date_written, meta.region, meta.type) if value
     )
     out = [f"{meta.id}  {meta.title}", f"  {facts}" if facts else "  (no metadata stated)"]
     for clause in doc.clauses:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.clean import REASON_METADATA, classify_lines, compact, normalize
+from corpus.clean import REASON_METADATA, classify_lines, compact
 from corpus.metadata import PreambleFacts, extract_meta, normalize_doc_number, notice_parts, parse_date
 from corpus.models import (
     KIND_CLAUSE,
@@ -44,6 +44,7 @@ from corpus.tables import Table, match_project, parse_table, unit_fields
 _ID_HASH_CHARS = 10
 _LOST_HEADING_MAX = 30  # characters of a standalone line that can be a heading printed without number
 _TITLE_LINE_MAX = 60
+_MIN_WRAPPED_LINE = 15  # a line broken by page width is long; a short unpunctuated line is a heading
 _SHORT_TITLE = 25  # a heading sentence "加强组织领导。" is at most this long
 _TITLED_SHARE = 0.6  # share of titled siblings above which an untitled sibling is split by lexicon
 _HEADING_STYLES_FOR_BODY = ("cn_comma", "cn_paren", "arabic_dot", "arabic_paren", *LEGAL_RANK)
@@ -303,8 +304,17 @@ class _Builder:
         expected = numbering.value in (1, last_value.get(numbering.style, 0) + 1)
         if numbering.style in LEGAL_RANK and not numbering.separated and not expected:
             return False  # "第十三条规定的情形除外" at the start of a wrapped line
-        mid_sentence = previous == index - 1 and not ends_sentence(self.lines[previous])
-        return not (mid_sentence and numbering.style != STYLE_DASH and not expected)
+        return not (self._wrapped_before(previous, index) and numbering.style != STYLE_DASH and not expected)
+
+    def _wrapped_before(self, previous: int | None, index: int) -> bool:
+        """Whether line `index` directly follows a body line broken mid-sentence (PDF layout);
+        a short heading line without final punctuation ("第三章　附则") does not count."""
+        if previous is None or previous != index - 1 or ends_sentence(self.lines[previous]):
+            return False
+        before = match_numbering(self.lines[previous])
+        if before is not None and not split_heading(self.lines[previous], before).inline_body:
+            return len(compact(self.lines[previous])) > _TITLE_LINE_MAX
+        return len(compact(self.lines[previous])) >= _MIN_WRAPPED_LINE
 
     def _numbered(self, block: _Block) -> None:
         numbering = block.numbering
@@ -327,7 +337,9 @@ class _Builder:
         entry = self._push(numbering.style, numbering.value, numbering.printed, parts.title)
         entry.rest, entry.inline_body = numbering.rest, parts.inline_body
         number = None if numbering.style == STYLE_DASH else numbering.printed
-        draft = self._add(_Draft(block.first, block.last, number, self._path()[:-1], KIND_CLAUSE, fields, entry))
+        draft = self._add(
+            _Draft(block.first, block.last, number, self._path()[:-1], KIND_CLAUSE, fields, entry)
+        )
         draft.has_body = block.last > block.first
         entry.draft = draft
 
@@ -355,7 +367,15 @@ class _Builder:
         title = self.lines[block.first].strip()
         entry = self._push(STYLE_BOX, numbering.value, numbering.printed, title)
         draft = self._add(
-            _Draft(block.first, block.first, numbering.printed, self._path()[:-1], KIND_HEADING, {"heading": title}, entry)
+            _Draft(
+                block.first,
+                block.first,
+                numbering.printed,
+                self._path()[:-1],
+                KIND_HEADING,
+                {"heading": title},
+                entry,
+            )
         )
         entry.draft = draft
 
@@ -372,7 +392,15 @@ class _Builder:
             if row.inherited_number:
                 fields["sub_row"] = "true"
             self._add(
-                _Draft(row.first, row.last, row.fields.get("number"), self._path(), KIND_INDICATOR, fields, rendered=row.rendered)
+                _Draft(
+                    row.first,
+                    row.last,
+                    row.fields.get("number"),
+                    self._path(),
+                    KIND_INDICATOR,
+                    fields,
+                    rendered=row.rendered,
+                )
             )
 
     def _project(self, blocks: list[_Block], position: int, consumed: set[int]) -> None:
@@ -402,7 +430,7 @@ class _Builder:
         if STYLE_BOX in styles:
             box = self.stack[-1]
             fields["box"] = box.printed or ""
-            fields["box_title"] = box.title
+            fields["box_title"] = box.title[len(box.printed or "") :].strip()
         fields.update(unit_fields(text))
         self._add(_Draft(block.first, block.last, None, self._path(), KIND_PROJECT, fields))
 
@@ -443,7 +471,11 @@ class _Builder:
             return False
         text = self.lines[block.first].strip()
         key = compact(text)
-        if len(key) > _LOST_HEADING_MAX or any(mark in key[:-1] for mark in "，,；;：:。") or key.endswith(("：", ":")):
+        if (
+            len(key) > _LOST_HEADING_MAX
+            or any(mark in key[:-1] for mark in "，,；;：:。")
+            or key.endswith(("：", ":"))
+        ):
             return False
         for position in range(len(self.stack) - 1, 0, -1):
             owner = self.stack[position]
@@ -457,7 +489,9 @@ class _Builder:
             inferred = format_number(owner.style, value, owner.printed)
             entry = self._push(owner.style, value, None, text)
             fields = {"heading": text, "inferred_number": inferred}
-            entry.draft = self._add(_Draft(block.first, block.last, None, self._path()[:-1], KIND_CLAUSE, fields, entry))
+            entry.draft = self._add(
+                _Draft(block.first, block.last, None, self._path()[:-1], KIND_CLAUSE, fields, entry)
+            )
             return True
         return False
 
@@ -484,7 +518,9 @@ class _Builder:
         if head and len(compact(head)) <= _SHORT_TITLE:
             fields["heading"] = head
         entry = self._push(numbering.style, value, None, fields.get("heading", text))
-        entry.draft = self._add(_Draft(block.first, block.last, None, self._path()[:-1], KIND_CLAUSE, fields, entry))
+        entry.draft = self._add(
+            _Draft(block.first, block.last, None, self._path()[:-1], KIND_CLAUSE, fields, entry)
+        )
         entry.draft.has_body = True
         return True
 
@@ -504,6 +540,13 @@ class _Builder:
             inline = [e for e in siblings if e.inline_body]
             titled = [e for e in inline if first_sentence_length(e.rest) <= _SHORT_TITLE]
             share = len(titled) / len(inline) if inline else 0.0
+            if inline and share < 1 - _TITLED_SHARE:
+                # An untitled list: a lone one-sentence item has no heading either.
+                inline += [
+                    e
+                    for e in siblings
+                    if not e.inline_body and not e.has_children and e.draft and not e.draft.has_body
+                ]
             for entry in inline:
                 if entry in titled and share >= 1 - _TITLED_SHARE:
                     continue
@@ -527,9 +570,14 @@ class _Builder:
             path = draft.title_path if draft.title_path is not None else tuple(e.title for e in draft.path)
             kind = draft.kind
             entry = draft.entry
-            if kind == KIND_CLAUSE and entry is not None and entry.has_children and not draft.has_body:
-                if not entry.inline_body:
-                    kind = KIND_HEADING
+            if (
+                kind == KIND_CLAUSE
+                and entry is not None
+                and entry.has_children
+                and not draft.has_body
+                and not entry.inline_body
+            ):
+                kind = KIND_HEADING
             fields = dict(draft.fields)
             if kind == KIND_CLAUSE:
                 fields.update({k: v for k, v in unit_fields(text).items() if k not in fields})

@@ -117,7 +117,9 @@ def parse_table(lines: Sequence[str], start: int) -> Table | None:
         if not filled:
             continue
         rendered = "；".join(
-            f"{label}：{values[role]}" for label, role in zip(header, roles, strict=False) if role and values.get(role)
+            f"{label}：{values[role]}"
+            for label, role in zip(header, roles, strict=False)
+            if role and values.get(role)
         )
         rows.append(
             TableRow(
@@ -140,7 +142,7 @@ def _role(label: str) -> str | None:
         return "number"
     if "属性" in label:
         return "attribute"
-    if "名称" in label:
+    if "名称" in label or label in ("指标", "项目", "内容"):
         return "indicator"
     year = _YEAR.search(label)
     if year:

@@ -151,10 +151,14 @@ def _hub_reachable(timeout: float) -> tuple[bool, str]:
 
 
 def _cached_snapshot(repo_id: str) -> str | None:
+    # The cache location is read from the environment now, not when huggingface_hub was imported.
+    cache_dir = os.environ.get("HF_HUB_CACHE") or (
+        os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME") else None
+    )
     try:
         from huggingface_hub import snapshot_download
 
-        return str(snapshot_download(repo_id, local_files_only=True))
+        return str(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
     except Exception:  # not cached, partially cached, or a malformed id: all mean "not available"
         return None
 

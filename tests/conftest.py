@@ -52,7 +52,34 @@ def tiny_embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config).save_pretrained(bert_dir)
     tokenizer.save_pretrained(bert_dir)
     transformer = Transformer(str(bert_dir), max_seq_length=256)
-    pooling = Pooling(transformer.get_word_embedding_dimension(), "mean")
+    get_dimension = getattr(transformer, "get_embedding_dimension", None) or (
+        transformer.get_word_embedding_dimension
+    )
+    pooling = Pooling(get_dimension(), "mean")
     model_dir = root / "tiny-zh-st"
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(model_dir))
     return model_dir
+
+
+# --- rag / api: the bundled corpus indexed once per session ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the folder of a BM25-only index of the bundled corpus, built as `policyqa build` does."""
+    from corpus.load import load_corpus
+    from index.build import build_index
+    from policyqa.cli import CHAR_NGRAMS
+
+    out = tmp_path_factory.mktemp("index") / "bundled"
+    documents = load_corpus(ROOT / "corpus" / "data")
+    build_index(documents, out, embed_model=None, progress=False, char_ngrams=CHAR_NGRAMS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine(built_index: Path):  # type: ignore[no-untyped-def]
+    """Return an engine over the bundled index (shared: tests must use their own session ids)."""
+    from rag.engine import Engine
+
+    return Engine.from_dir(built_index)

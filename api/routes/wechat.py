@@ -160,14 +160,22 @@ async def receive_message(
     logger.info("wechat %s from %s: %s", message.msg_type, follower, "question" if plan.question else "fixed")
     if plan.question is not None:
         compute = partial(
-            compute_answer_reply, engine, plan.question, SESSION_PREFIX + follower, message, settings.public_url
+            compute_answer_reply,
+            engine,
+            plan.question,
+            SESSION_PREFIX + follower,
+            message,
+            settings.public_url,
         )
         future = asyncio.wrap_future(store.submit(dedup_key(message.dedup_key_parts, salt), compute))
         remaining = settings.wechat_deadline_s - (time.monotonic() - started)
         done, _ = await asyncio.wait({future}, timeout=max(remaining, 0.0))
         if not done:
-            logger.warning("wechat answer for %s missed the %.1fs deadline; replied success", follower,
-                           settings.wechat_deadline_s)
+            logger.warning(
+                "wechat answer for %s missed the %.1fs deadline; replied success",
+                follower,
+                settings.wechat_deadline_s,
+            )
             return PlainTextResponse(SUCCESS)
         return _xml_response(future.result(), crypto)
     if plan.text is None:
@@ -200,7 +208,9 @@ def compute_answer_reply(
 ) -> str:
     """Ask the engine and return the plaintext reply XML (runs in a worker thread; never raises)."""
     create_time = int(time.time())
-    budget = reply.MAX_REPLY_BYTES - 1 - text_reply_overhead_bytes(message.from_user, message.to_user, create_time)
+    budget = (
+        reply.MAX_REPLY_BYTES - 1 - text_reply_overhead_bytes(message.from_user, message.to_user, create_time)
+    )
     try:
         content = reply.answer_text(engine.ask(question, session_id=session_id), public_url, budget)
     except Exception:  # an engine failure must still give the follower an answer, not a WeChat error

@@ -51,7 +51,7 @@
   }
 
   function userMessage(text) {
-    return el('li', { className: 'msg msg-user' }, el('div', { className: 'bubble' }, el('p', { text: text })));
+    return el('div', { className: 'msg msg-user' }, el('div', { className: 'bubble' }, el('p', { text: text })));
   }
 
   function sourceCard(hit, rank) {
@@ -67,7 +67,7 @@
       ]),
       P.provenance(hit),
       el('blockquote', { className: 'clause-text' }, P.highlightedText(hit.text, hit.highlights)),
-      P.fieldList(hit.fields),
+      P.fieldList(hit),
       el('div', { className: 'card-actions' }, [
         P.copyButton('复制引用', function () { return hit.citation || ''; }),
         P.originalButton(hit),
@@ -110,11 +110,11 @@
           suggestions.map(chip)));
       }
     }
-    return el('li', { className: 'msg msg-bot', 'data-status': answer.status || '' }, bubble);
+    return el('div', { className: 'msg msg-bot', 'data-status': answer.status || '' }, bubble);
   }
 
   function loadingMessage() {
-    return el('li', { className: 'msg msg-bot msg-loading' }, el('div', { className: 'bubble' }, [
+    return el('div', { className: 'msg msg-bot msg-loading' }, el('div', { className: 'bubble' }, [
       el('span', { className: 'dots', 'aria-hidden': 'true' }, [el('i'), el('i'), el('i')]),
       el('span', { text: '正在查找相关条款…' }),
     ]));
@@ -122,7 +122,7 @@
 
   function errorMessage(text, question) {
     const retry = el('button', { type: 'button', className: 'btn btn-quiet', text: '重试' });
-    const item = el('li', { className: 'msg msg-bot msg-error' }, el('div', { className: 'bubble', role: 'alert' }, [
+    const item = el('div', { className: 'msg msg-bot msg-error' }, el('div', { className: 'bubble', role: 'alert' }, [
       el('p', { text: text }), retry,
     ]));
     retry.addEventListener('click', function () {

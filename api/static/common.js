@@ -207,20 +207,40 @@
     const detailLine = el('p', { className: 'provenance-detail', text: details.join(' · ') });
     if (label) append(detailLine, [details.length ? ' · ' : '', el('strong', { text: label })]);
     return el('div', { className: 'provenance' }, [
-      el('p', { className: 'provenance-doc', text: doc.title ? '《' + doc.title + '》' : hit.doc_id }),
+      el('p', { className: 'provenance-doc', text: doc.title || hit.doc_id }),
       detailLine,
     ]);
   }
 
-  /** Structured cells of table rows and 专栏 projects, as a definition list (null when empty). */
-  function fieldList(fields) {
-    const keys = Object.keys(fields || {});
-    if (!keys.length) return null;
+  // Structured cells worth showing, with their Chinese labels; other keys are internal bookkeeping.
+  const FIELD_LABELS = {
+    category: '类别', indicator: '指标', unit: '单位', attribute: '指标属性', name: '项目名称',
+    box_title: '所属专栏', responsible_unit: '责任单位', lead_unit: '牵头单位', participating_units: '参与单位',
+  };
+  // Table rows and 专栏 projects carry their structure in `fields`; ordinary clauses say it in the text.
+  const KINDS_WITH_FIELDS = ['indicator', 'project'];
+
+  function fieldLabel(key) {
+    if (FIELD_LABELS[key]) return FIELD_LABELS[key];
+    const target = /^target_(\d{4})$/.exec(key);
+    return target ? target[1] + '年目标' : '';
+  }
+
+  /** Labelled cells of a table row or 专栏 project that its text and section path do not already say,
+   *  as a definition list (null when there are none, and for ordinary clauses). */
+  function fieldList(clause) {
+    if (KINDS_WITH_FIELDS.indexOf(clause.kind) < 0) return null;
+    const fields = clause.fields || {};
+    const said = String(clause.text || '') + '\n' + (clause.path || []).join('\n');
     const list = el('dl', { className: 'fields' });
-    keys.forEach(function (key) {
-      append(list, [el('dt', { text: key }), el('dd', { text: fields[key] })]);
+    Object.keys(fields).forEach(function (key) {
+      const label = fieldLabel(key);
+      const value = typeof fields[key] === 'string' ? fields[key].trim() : '';
+      if (label && value && said.indexOf(value) < 0) {
+        append(list, [el('dt', { text: label }), el('dd', { text: value })]);
+      }
     });
-    return list;
+    return list.firstChild ? list : null;
   }
 
   /** Badges for the document: region, type, and a warning when it is no longer in force. */
@@ -318,7 +338,7 @@
     const body = el('div', { className: 'viewer-body', tabindex: '-1' });
     const root = el('div', {
       className: 'viewer', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'viewer-title', hidden: true,
-    }, [el('header', { className: 'viewer-bar' }, [closeButton, title]), body]);
+    }, [el('div', { className: 'viewer-bar' }, [closeButton, title]), body]);
     document.body.appendChild(root);
     closeButton.addEventListener('click', function () { closeDocument(); });
     root.addEventListener('keydown', function (event) {
@@ -357,6 +377,11 @@
     return list;
   }
 
+  /** The first line of a clause, without its indentation. */
+  function firstLine(text) {
+    return String(text || '').trim().split('\n')[0].trim();
+  }
+
   /** Render the whole document: section headings as the path changes, every clause verbatim. */
   function renderDocument(data, targetId, highlights) {
     const doc = data.doc || {};
@@ -372,18 +397,25 @@
       (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
     });
     let openPath = [];
+    let previousFirstLine = '';
     let target = null;
     clauses.forEach(function (clause, index) {
       const path = clause.path || [];
       let depth = 0;
       while (depth < path.length && depth < openPath.length && path[depth] === openPath[depth]) depth += 1;
       for (let level = depth; level < path.length; level += 1) {
+        // A section's opening clause often starts with the section title itself: do not print it twice.
+        if (path[level] === previousFirstLine) continue;
         append(fragment, el('p', { className: 'doc-heading doc-heading-' + Math.min(level + 1, 4), text: path[level] }));
       }
       openPath = path;
       const text = String(clause.text || '');
       const isTarget = clause.id === targetId;
-      if (clause.kind === 'heading' && pathTitles[text.trim()] && !isTarget) return;
+      if (clause.kind === 'heading' && pathTitles[text.trim()] && !isTarget) {
+        previousFirstLine = '';
+        return;
+      }
+      previousFirstLine = firstLine(text);
       const node = el('div', {
         className: 'doc-clause' + (clause.kind === 'heading' ? ' doc-clause-heading' : '') + (isTarget ? ' is-target' : ''),
         'data-clause-id': clause.id,
@@ -393,7 +425,7 @@
       });
       if (isTarget) append(node, el('span', { className: 'target-label', text: '你查看的条款' }));
       append(node, el('p', { className: 'clause-text' }, highlightedText(text, isTarget ? highlights : [])));
-      append(node, fieldList(clause.fields));
+      append(node, fieldList(clause));
       if (isTarget && clause.citation) {
         append(node, el('div', { className: 'card-actions' }, copyButton('复制引用', function () { return clause.citation; })));
       }
@@ -534,5 +566,6 @@
     closeDocument: closeDocument,
     originalButton: originalButton,
     whenReady: whenReady,
+    firstLine: firstLine,
   };
 })();

@@ -60,7 +60,7 @@
         el('p', { className: 'citation', text: hit.citation || '' }),
       ]),
       clampedText(hit),
-      P.fieldList(hit.fields),
+      P.fieldList(hit),
       el('p', { className: 'result-meta', text: meta.join(' · ') }),
       el('div', { className: 'card-actions' }, [
         P.copyButton('复制引用', function () { return hit.citation || ''; }),
@@ -158,7 +158,7 @@
     clauses.forEach(function (clause) {
       (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
     });
-    const root = { title: '', entries: [], sections: {}, count: 0 };
+    const root = { title: '', entries: [], sections: Object.create(null), count: 0 };
     clauses.forEach(function (clause) {
       const counted = clause.kind !== 'heading';
       let node = root;
@@ -166,7 +166,7 @@
       (clause.path || []).forEach(function (title) {
         let child = node.sections[title];
         if (!child) {
-          child = { title: title, entries: [], sections: {}, count: 0 };
+          child = { title: title, entries: [], sections: Object.create(null), count: 0 };
           node.sections[title] = child;
           node.entries.push({ section: child });
         }
@@ -176,12 +176,31 @@
       const text = String(clause.text || '').trim();
       if (!(clause.kind === 'heading' && pathTitles[text])) node.entries.push({ clause: clause });
     });
+    foldOpeningClauses(root);
     return root;
   }
 
+  /** A clause whose first line is the title of a sibling section opens that section: move it inside. */
+  function foldOpeningClauses(node) {
+    node.entries.forEach(function (entry) {
+      if (entry.section) foldOpeningClauses(entry.section);
+    });
+    node.entries = node.entries.filter(function (entry) {
+      if (!entry.clause) return true;
+      const title = P.firstLine(entry.clause.text);
+      const section = Object.prototype.hasOwnProperty.call(node.sections, title) ? node.sections[title] : null;
+      if (!section) return true;
+      section.entries.unshift(entry);
+      if (entry.clause.kind !== 'heading') section.count += 1;
+      return false;
+    });
+  }
+
   function leafButton(docId, clause) {
-    const label = P.clauseLabel(clause.number);
     const text = String(clause.text || '').replace(/\s+/g, ' ').trim();
+    // The number is shown apart only when the text does not start with it already.
+    const number = String(clause.number || '').trim();
+    const label = number && text.indexOf(number) !== 0 ? P.clauseLabel(number) : '';
     const preview = text.length > LEAF_PREVIEW_CHARS ? text.slice(0, LEAF_PREVIEW_CHARS) + '…' : text;
     const button = el('button', { type: 'button', className: 'outline-leaf' }, [
       label ? el('span', { className: 'leaf-number', text: label }) : null,

@@ -113,7 +113,7 @@ class MessageCrypto:
         return base64.b64encode(encryptor.update(pkcs7_pad(plain)) + encryptor.finalize()).decode("ascii")
 
     def decrypt(self, encrypted: str) -> str:
-        """Return the message inside `encrypted`; DecryptError if malformed, AppIdMismatchError if not ours."""
+        """Return the message in `encrypted`; DecryptError if malformed, AppIdMismatchError if not ours."""
         message, app_id = self.open(encrypted)
         if not hmac.compare_digest(app_id.encode("utf-8"), self.app_id.encode("utf-8")):
             raise AppIdMismatchError("the message was encrypted for another AppID")

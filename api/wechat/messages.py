@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypedDict
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
@@ -99,6 +100,14 @@ class OtherMessage(InboundMessage):
     fields: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
+class _CommonFields(TypedDict):
+    to_user: str
+    from_user: str
+    create_time: int
+    msg_type: str
+    msg_id: str | None
+
+
 def parse_xml(body: bytes | str) -> dict[str, str]:
     """Return the text of each direct child of the `<xml>` root; MalformedMessageError if unsafe/invalid."""
     try:
@@ -114,7 +123,9 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
 
 def parse_message(fields: dict[str, str]) -> InboundMessage:
     """Return the typed record for a decrypted message's fields; MalformedMessageError if incomplete."""
-    missing = [name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)]
+    missing = [
+        name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)
+    ]
     if missing:
         raise MalformedMessageError(f"missing fields: {', '.join(missing)}")
     try:
@@ -122,13 +133,13 @@ def parse_message(fields: dict[str, str]) -> InboundMessage:
     except ValueError as error:
         raise MalformedMessageError("CreateTime is not an integer") from error
     msg_type = fields["MsgType"].lower()
-    common = {
-        "to_user": fields["ToUserName"],
-        "from_user": fields["FromUserName"],
-        "create_time": create_time,
-        "msg_type": msg_type,
-        "msg_id": fields.get("MsgId") or None,
-    }
+    common = _CommonFields(
+        to_user=fields["ToUserName"],
+        from_user=fields["FromUserName"],
+        create_time=create_time,
+        msg_type=msg_type,
+        msg_id=fields.get("MsgId") or None,
+    )
     get = fields.get
     if msg_type == MSG_TEXT:
         return TextMessage(**common, content=get("Content", ""))
@@ -136,7 +147,9 @@ def parse_message(fields: dict[str, str]) -> InboundMessage:
         return EventMessage(**common, event=get("Event", "").lower(), event_key=get("EventKey", ""))
     if msg_type == MSG_VOICE:
         recognition = get("Recognition") or None
-        return VoiceMessage(**common, media_id=get("MediaId", ""), format=get("Format", ""), recognition=recognition)
+        return VoiceMessage(
+            **common, media_id=get("MediaId", ""), format=get("Format", ""), recognition=recognition
+        )
     if msg_type == MSG_IMAGE:
         return ImageMessage(**common, pic_url=get("PicUrl", ""), media_id=get("MediaId", ""))
     if msg_type == MSG_LOCATION:
@@ -148,7 +161,9 @@ def parse_message(fields: dict[str, str]) -> InboundMessage:
             label=get("Label", ""),
         )
     if msg_type == MSG_LINK:
-        return LinkMessage(**common, title=get("Title", ""), description=get("Description", ""), url=get("Url", ""))
+        return LinkMessage(
+            **common, title=get("Title", ""), description=get("Description", ""), url=get("Url", "")
+        )
     return OtherMessage(**common, fields=dict(fields))
 
 

@@ -99,7 +99,7 @@ def clause_excerpt(hit: Hit, max_bytes: int) -> str:
 
 
 def sentence_boundaries(text: str) -> list[int]:
-    """Return the indices where a sentence ends in `text` (after 。；！？ and closing quotes, or at a line end)."""
+    """Return the indices where sentences end: after 。；！？ (and closing quotes), or at a line end."""
     ends: set[int] = set()
     for index, char in enumerate(text):
         if char in SENTENCE_ENDS:

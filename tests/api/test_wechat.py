@@ -1,4 +1,4 @@
-"""GET/POST /wechat against a simulated WeChat server that signs, encrypts, sends, then checks and opens replies.
+"""GET/POST /wechat against a simulated WeChat server that signs, encrypts, sends and opens replies.
 
 The simulator has its own implementation of the protocol (sha1 over sorted parts; AES-256-CBC with
 `cryptography`'s PKCS7(256) padding), so a shared bug in `api/wechat/crypto.py` cannot pass unnoticed;
@@ -18,10 +18,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -35,7 +34,7 @@ from api.wechat.privacy import RedactWeChatQuery
 from corpus.models import Clause, DocumentMeta
 from policyqa.config import Settings
 from rag.citation import format_citation
-from rag.models import STATUS_FOUND, STATUS_NOT_FOUND, Answer, Hit
+from rag.models import Answer, Hit
 
 TOKEN = "PolicyQAtoken2024"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")  # 43 characters, like WeChat's
@@ -47,12 +46,17 @@ PUBLIC_URL = "https://policy.example.gov.cn"
 MENU_QUESTION = "渝中区托育服务有什么目标？"
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 YUZHONG = DocumentMeta(
-    id="yuzhong-plan", title="重庆市渝中区儿童友好城市建设三年行动计划", doc_number="渝中府办〔2024〕7号", region="渝中区"
+    id="yuzhong-plan",
+    title="重庆市渝中区儿童友好城市建设三年行动计划",
+    doc_number="渝中府办〔2024〕7号",
+    region="渝中区",
 )
-CHANGNING = DocumentMeta(id="changning-plan", title="上海市长宁区推进儿童友好城区建设行动计划", region="长宁区")
+CHANGNING = DocumentMeta(
+    id="changning-plan", title="上海市长宁区推进儿童友好城区建设行动计划", region="长宁区"
+)
 
 
-# --- answers built from real corpus text --------------------------------------------------------------------
+# --- answers built from real corpus text ----------------------------------------------------------
 
 
 def corpus_hit(doc: DocumentMeta, first: int, last: int, path: tuple[str, ...], insert: str = "") -> Hit:
@@ -73,18 +77,20 @@ def principles_hit() -> Hit:
 
 
 def found(question: str, *hits: Hit) -> Answer:
-    return Answer(STATUS_FOUND, question, hits, (), "", (), question, ("bm25",))
+    return Answer("found", question, hits, (), "", (), question, ("bm25",))
 
 
 def not_found(question: str) -> Answer:
     message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
-    return Answer(STATUS_NOT_FOUND, question, (), (), message, ("托育服务",), question, ("bm25",))
+    return Answer("not_found", question, (), (), message, ("托育服务",), question, ("bm25",))
 
 
 class FakeEngine:
     """Records calls; answers with `respond`; can be held at a gate to play a slow engine."""
 
-    def __init__(self, respond: Callable[[str], Answer] | None = None, gate: threading.Event | None = None) -> None:
+    def __init__(
+        self, respond: Callable[[str], Answer] | None = None, gate: threading.Event | None = None
+    ) -> None:
         self.respond = respond or (lambda q: not_found(q) if "火星" in q else found(q, tuoyu_hit()))
         self.gate = gate
         self.calls: list[tuple[str, str | None]] = []
@@ -102,7 +108,21 @@ class FakeEngine:
             self.finished.set()
 
 
-# --- the simulated WeChat server ------------------------------------------------------------------------------
+class HTTPResponse(Protocol):
+    """What the tests read of a response (TestClient returns httpx or httpx2 responses)."""
+
+    status_code: int
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    def json(self) -> Any: ...
+
+
+# --- the simulated WeChat server ------------------------------------------------------------------
 
 
 def sim_signature(*parts: str) -> str:
@@ -146,7 +166,12 @@ class WeChatServer:
     """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply."""
 
     def __init__(
-        self, client: TestClient, mode: str = "plain", aes_key: str = AES_KEY, app_id: str = APP_ID, token: str = TOKEN
+        self,
+        client: TestClient,
+        mode: str = "plain",
+        aes_key: str = AES_KEY,
+        app_id: str = APP_ID,
+        token: str = TOKEN,
     ) -> None:
         self.client, self.mode, self.aes_key, self.app_id, self.token = client, mode, aes_key, app_id, token
 
@@ -157,7 +182,7 @@ class WeChatServer:
         nonce: str | None = None,
         bad_signature: bool = False,
         raw_body: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> HTTPResponse:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         nonce = nonce or str(int.from_bytes(os.urandom(4), "big"))
         params = {"timestamp": stamp, "nonce": nonce, "openid": OPENID}
@@ -167,38 +192,51 @@ class WeChatServer:
             encrypted = sim_encrypt(xml, self.aes_key, self.app_id)
             params["encrypt_type"] = "aes"
             params["msg_signature"] = sim_signature(self.token, stamp, nonce, encrypted)
-            envelope = f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
-            body = (xml.removesuffix("</xml>") + envelope + "</xml>") if self.mode == "compat" else f"<xml>{envelope}</xml>"
+            envelope = (
+                f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+            )
+            body = (
+                (xml.removesuffix("</xml>") + envelope + "</xml>")
+                if self.mode == "compat"
+                else f"<xml>{envelope}</xml>"
+            )
         if bad_signature:
             key = "signature" if self.mode == "plain" else "msg_signature"
             params[key] = sim_signature(self.token + "x", stamp, nonce)
         content = raw_body if raw_body is not None else body.encode()
-        return self.client.post("/wechat", params=params, content=content, headers={"Content-Type": "text/xml"})
+        return self.client.post(
+            "/wechat", params=params, content=content, headers={"Content-Type": "text/xml"}
+        )
 
-    def open_reply(self, response: httpx.Response, openid: str = OPENID) -> dict[str, str]:
+    def open_reply(self, response: HTTPResponse, openid: str = OPENID) -> dict[str, str]:
         """Check the reply as WeChat would (signature, AppID, well-formed XML) and return its fields."""
         assert response.status_code == 200, response.text
         xml = response.text
         if self.mode != "plain":
             envelope = ET.fromstring(xml)
             encrypted = envelope.findtext("Encrypt") or ""
-            expected = sim_signature(self.token, envelope.findtext("TimeStamp") or "", envelope.findtext("Nonce") or "",
-                                     encrypted)
+            expected = sim_signature(
+                self.token, envelope.findtext("TimeStamp") or "", envelope.findtext("Nonce") or "", encrypted
+            )
             assert envelope.findtext("MsgSignature") == expected
             xml, app_id = sim_decrypt(encrypted, self.aes_key)
             assert app_id == self.app_id
         assert len(xml.encode()) < 2000, "a passive reply must stay under 2000 bytes"
         root = ET.fromstring(xml)
         fields = {child.tag: child.text or "" for child in root}
-        assert fields["ToUserName"] == openid and fields["FromUserName"] == ACCOUNT and fields["MsgType"] == "text"
+        assert (
+            fields["ToUserName"] == openid
+            and fields["FromUserName"] == ACCOUNT
+            and fields["MsgType"] == "text"
+        )
         return fields
 
 
-# --- fixtures --------------------------------------------------------------------------------------------------
+# --- fixtures -------------------------------------------------------------------------------------
 
 
 def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {  # field names; the environment spells them WECHAT_TOKEN, ...
         "wechat_token": TOKEN,
         "wechat_aes_key": AES_KEY,
         "wechat_app_id": APP_ID,
@@ -207,7 +245,7 @@ def make_settings(**overrides: Any) -> Settings:
         "wechat_menu_keys": {"ASK_TUOYU": MENU_QUESTION},
     }
     values.update(overrides)
-    return Settings(**values)
+    return Settings.model_validate(values)  # validated like the environment, without reading it
 
 
 @pytest.fixture
@@ -245,12 +283,17 @@ def client(app_factory: Callable[..., TestClient], engine: FakeEngine) -> TestCl
 MODES = ["plain", "compat", "safe"]
 
 
-# --- URL verification -------------------------------------------------------------------------------------------
+# --- URL verification -----------------------------------------------------------------------------
 
 
 def test_url_verification_returns_echostr(client: TestClient) -> None:
     stamp, nonce = str(int(time.time())), "8372612"
-    params = {"signature": sim_signature(TOKEN, stamp, nonce), "timestamp": stamp, "nonce": nonce, "echostr": "e-42"}
+    params = {
+        "signature": sim_signature(TOKEN, stamp, nonce),
+        "timestamp": stamp,
+        "nonce": nonce,
+        "echostr": "e-42",
+    }
     response = client.get("/wechat", params=params)
     assert response.status_code == 200 and response.text == "e-42"
     assert response.headers["content-type"].startswith("text/plain")
@@ -258,14 +301,19 @@ def test_url_verification_returns_echostr(client: TestClient) -> None:
 
 def test_url_verification_with_bad_signature_or_old_timestamp_is_refused(client: TestClient) -> None:
     stamp, nonce = str(int(time.time())), "8372612"
-    bad = {"signature": sim_signature("other", stamp, nonce), "timestamp": stamp, "nonce": nonce, "echostr": "e"}
+    bad = {
+        "signature": sim_signature("other", stamp, nonce),
+        "timestamp": stamp,
+        "nonce": nonce,
+        "echostr": "e",
+    }
     assert client.get("/wechat", params=bad).status_code == 403
     old = str(int(time.time()) - 3600)
     replay = {"signature": sim_signature(TOKEN, old, nonce), "timestamp": old, "nonce": nonce, "echostr": "e"}
     assert client.get("/wechat", params=replay).status_code == 403
 
 
-# --- every message type, in every mode --------------------------------------------------------------------------
+# --- every message type, in every mode ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -294,7 +342,9 @@ def test_subscribe_gets_a_welcome_with_examples(client: TestClient, engine: Fake
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_configured_menu_click_asks_its_question(client: TestClient, engine: FakeEngine, mode: str) -> None:
     wechat = WeChatServer(client, mode)
-    fields = wechat.open_reply(wechat.post(message_xml("event", msg_id=None, Event="CLICK", EventKey="ASK_TUOYU")))
+    fields = wechat.open_reply(
+        wechat.post(message_xml("event", msg_id=None, Event="CLICK", EventKey="ASK_TUOYU"))
+    )
     assert engine.calls[0][0] == MENU_QUESTION
     assert fields["Content"].startswith(tuoyu_hit().clause.text)
 
@@ -306,7 +356,9 @@ def test_unknown_menu_key_gets_the_welcome_without_asking(client: TestClient, en
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
-def test_voice_with_recognition_is_answered_as_text(client: TestClient, engine: FakeEngine, mode: str) -> None:
+def test_voice_with_recognition_is_answered_as_text(
+    client: TestClient, engine: FakeEngine, mode: str
+) -> None:
     wechat = WeChatServer(client, mode)
     xml = message_xml("voice", MediaId="m1", Format="amr", Recognition="渝中区托育服务有什么目标")
     fields = wechat.open_reply(wechat.post(xml))
@@ -332,7 +384,9 @@ def test_voice_without_recognition_gets_a_hint(client: TestClient, engine: FakeE
     ],
     ids=["image", "location", "link", "shortvideo", "unknown"],
 )
-def test_other_messages_get_a_polite_hint(client: TestClient, engine: FakeEngine, mode: str, xml: str) -> None:
+def test_other_messages_get_a_polite_hint(
+    client: TestClient, engine: FakeEngine, mode: str, xml: str
+) -> None:
     wechat = WeChatServer(client, mode)
     fields = wechat.open_reply(wechat.post(xml))
     assert fields["Content"].startswith("目前只能回答文字或语音提问") and engine.calls == []
@@ -359,7 +413,9 @@ def test_engine_failure_gets_an_apology_not_an_error(app_factory: Callable[..., 
     assert "稍后再试" in fields["Content"]
 
 
-def test_too_long_or_empty_questions_are_answered_without_the_engine(client: TestClient, engine: FakeEngine) -> None:
+def test_too_long_or_empty_questions_are_answered_without_the_engine(
+    client: TestClient, engine: FakeEngine
+) -> None:
     wechat = WeChatServer(client)
     long_reply = wechat.open_reply(wechat.post(message_xml("text", msg_id="1", Content="托" * 600)))
     empty_reply = wechat.open_reply(wechat.post(message_xml("text", msg_id="2", Content="   ")))
@@ -367,11 +423,13 @@ def test_too_long_or_empty_questions_are_answered_without_the_engine(client: Tes
     assert engine.calls == []
 
 
-# --- failures ---------------------------------------------------------------------------------------------------
+# --- failures -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_bad_signature_is_403_and_nothing_is_processed(client: TestClient, engine: FakeEngine, mode: str) -> None:
+def test_bad_signature_is_403_and_nothing_is_processed(
+    client: TestClient, engine: FakeEngine, mode: str
+) -> None:
     response = WeChatServer(client, mode).post(message_xml("text", Content="托育"), bad_signature=True)
     assert response.status_code == 403 and engine.calls == []
 
@@ -386,13 +444,17 @@ def test_missing_signature_is_403(client: TestClient, engine: FakeEngine) -> Non
 def test_timestamp_outside_the_window_is_refused_as_replay(
     client: TestClient, engine: FakeEngine, mode: str, offset: int
 ) -> None:
-    response = WeChatServer(client, mode).post(message_xml("text", Content="托育"), timestamp=int(time.time()) + offset)
+    response = WeChatServer(client, mode).post(
+        message_xml("text", Content="托育"), timestamp=int(time.time()) + offset
+    )
     assert response.status_code == 403 and "重放" in response.json()["detail"]
     assert engine.calls == []
 
 
 def test_message_for_another_appid_is_403(client: TestClient, engine: FakeEngine) -> None:
-    response = WeChatServer(client, "safe", app_id="wx0000000000000000").post(message_xml("text", Content="托育"))
+    response = WeChatServer(client, "safe", app_id="wx0000000000000000").post(
+        message_xml("text", Content="托育")
+    )
     assert response.status_code == 403 and "AppID" in response.json()["detail"] and engine.calls == []
 
 
@@ -404,7 +466,8 @@ def test_message_encrypted_with_another_key_is_403(client: TestClient, engine: F
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 @pytest.mark.parametrize(
-    "xml", ["<xml><ToUserName>", "not xml", "<xml><MsgType>text</MsgType></xml>", "<root/>"],
+    "xml",
+    ["<xml><ToUserName>", "not xml", "<xml><MsgType>text</MsgType></xml>", "<root/>"],
     ids=["truncated", "text", "missing-fields", "wrong-root"],
 )
 def test_malformed_xml_is_400(client: TestClient, engine: FakeEngine, mode: str, xml: str) -> None:
@@ -458,7 +521,7 @@ def test_encrypted_message_without_aes_key_configured_is_400(
     assert response.status_code == 400 and engine.calls == []
 
 
-# --- retries and the deadline ------------------------------------------------------------------------------------
+# --- retries and the deadline ---------------------------------------------------------------------
 
 
 def test_retry_while_the_first_is_computing_gets_the_same_reply_computed_once(
@@ -468,7 +531,7 @@ def test_retry_while_the_first_is_computing_gets_the_same_reply_computed_once(
     engine = FakeEngine(gate=gate)
     wechat = WeChatServer(app_factory(engine), "safe")
     xml = message_xml("text", msg_id="777", Content="渝中区托育服务有什么目标")
-    responses: dict[str, httpx.Response] = {}
+    responses: dict[str, HTTPResponse] = {}
     first = threading.Thread(target=lambda: responses.setdefault("first", wechat.post(xml)))
     first.start()
     _wait_for(lambda: len(engine.calls) == 1)
@@ -510,7 +573,7 @@ def test_retried_event_is_deduplicated_by_sender_and_time(client: TestClient, en
     assert len(engine.calls) == 1
 
 
-# --- reply content -----------------------------------------------------------------------------------------------
+# --- reply content --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
@@ -549,7 +612,9 @@ def test_follow_ups_keep_one_session_per_follower(client: TestClient, engine: Fa
     assert all(session and OPENID not in session and OTHER_OPENID not in session for session in sessions)
 
 
-def test_raw_openids_and_secrets_never_reach_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_raw_openids_and_secrets_never_reach_the_logs(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     wechat = WeChatServer(client, "safe")
     with caplog.at_level(logging.DEBUG):
         wechat.open_reply(wechat.post(message_xml("text", msg_id="5", Content="托育")))
@@ -566,7 +631,12 @@ def test_access_log_filter_hides_the_query_of_wechat_requests() -> None:
     # uvicorn.access formats '%s - "%s %s HTTP/%s" %d' with the full path, query included.
     path = f"/wechat?signature=abc&timestamp=1&nonce=2&openid={OPENID}&encrypt_type=aes"
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', ("1.2.3.4:5", "POST", path, "1.1", 200),
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "POST", path, "1.1", 200),
         None,
     )
     assert RedactWeChatQuery().filter(record)

@@ -40,7 +40,7 @@ from api.wechat.crypto import (
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.messages import TextMessage, parse_message, parse_xml
 from policyqa.config import Settings
-from rag.models import STATUS_NOT_FOUND, Answer
+from rag.models import Answer
 
 # [CS] Sample.cs: "POST /cgi-bin/wxpush? msg_signature=477715d1...&timestamp=1409659813&nonce=1372623149"
 CS_TOKEN = "QDG6eK"
@@ -57,7 +57,7 @@ CS_ENCRYPT = (
     "n28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
 )
 
-# [PY] Sample.py: compatible-mode body (plaintext fields and Encrypt side by side), msg_sign, timestamp, nonce.
+# [PY] Sample.py: compatible-mode body (plaintext fields beside Encrypt), msg_sign, timestamp, nonce.
 PY_TOKEN = "spamtest"
 PY_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PY_APP_ID = "wx2c2769f8efd9abc2"
@@ -103,10 +103,12 @@ JAVA_AFTER_AES2 = (
 JAVA_VERIFY_SIGNATURE = "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3"
 JAVA_VERIFY_TIMESTAMP = "1409659589"
 JAVA_VERIFY_NONCE = "263014780"
-JAVA_VERIFY_ECHOSTR = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+JAVA_VERIFY_ECHOSTR = (
+    "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+)
 
 
-# --- official vectors ------------------------------------------------------------------------------------------
+# --- official vectors -----------------------------------------------------------------------------
 
 
 def test_csharp_sample_msg_signature_and_decryption() -> None:
@@ -131,7 +133,9 @@ def test_python_sample_compatible_mode_decrypts_to_its_plaintext_fields() -> Non
     assert inner["Content"] == "abcdteT"
 
 
-@pytest.mark.parametrize(("message", "expected"), [(JAVA_REPLY, JAVA_AFTER_AES), (JAVA_REPLY2, JAVA_AFTER_AES2)])
+@pytest.mark.parametrize(
+    ("message", "expected"), [(JAVA_REPLY, JAVA_AFTER_AES), (JAVA_REPLY2, JAVA_AFTER_AES2)]
+)
 def test_java_demo_known_answer_encryption(message: str, expected: str) -> None:
     crypto = MessageCrypto(JAVA_TOKEN, JAVA_AES_KEY, JAVA_APP_ID)
     assert crypto.encrypt(message, prefix=JAVA_RANDOM) == expected
@@ -157,7 +161,7 @@ def test_official_vectors_fail_with_a_changed_input() -> None:
         other_app.decrypt(CS_ENCRYPT)
 
 
-# --- behaviour --------------------------------------------------------------------------------------------------
+# --- behaviour ------------------------------------------------------------------------------------
 
 
 def test_plain_signature_is_sha1_of_the_sorted_three_parts() -> None:
@@ -199,7 +203,12 @@ def test_padding_is_to_32_bytes_like_wechat() -> None:
 
 def test_malformed_ciphertexts_are_refused() -> None:
     crypto = MessageCrypto(PY_TOKEN, PY_AES_KEY, PY_APP_ID)
-    for bad in ("not base64 !!", base64.b64encode(b"short").decode(), "", base64.b64encode(b"x" * 31).decode()):
+    for bad in (
+        "not base64 !!",
+        base64.b64encode(b"short").decode(),
+        "",
+        base64.b64encode(b"x" * 31).decode(),
+    ):
         with pytest.raises(DecryptError):
             crypto.decrypt(bad)
 
@@ -219,10 +228,15 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     class Engine:
         def ask(self, question: str, session_id: str | None = None) -> Answer:
             asked.append(question)
-            return Answer(STATUS_NOT_FOUND, question, (), (), "", (), question, ())
+            return Answer("not_found", question, (), (), "", (), question, ())
 
-    settings = Settings(
-        wechat_token=PY_TOKEN, wechat_aes_key=PY_AES_KEY, wechat_app_id=PY_APP_ID, wechat_timestamp_window_s=10**10
+    settings = Settings.model_validate(
+        {
+            "WECHAT_TOKEN": PY_TOKEN,
+            "WECHAT_AES_KEY": PY_AES_KEY,
+            "WECHAT_APP_ID": PY_APP_ID,
+            "WECHAT_TIMESTAMP_WINDOW_SECONDS": 10**10,
+        }
     )
     app = FastAPI()
     app.include_router(wechat_route.router)
@@ -230,13 +244,22 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     app.dependency_overrides[get_engine] = Engine
     app.dependency_overrides[get_settings_dep] = lambda: settings
     app.dependency_overrides[wechat_route.get_reply_store] = lambda: store
-    params = {"msg_signature": PY_MSG_SIGNATURE, "timestamp": PY_TIMESTAMP, "nonce": PY_NONCE, "encrypt_type": "aes"}
+    params = {
+        "msg_signature": PY_MSG_SIGNATURE,
+        "timestamp": PY_TIMESTAMP,
+        "nonce": PY_NONCE,
+        "encrypt_type": "aes",
+    }
     with TestClient(app) as client:
         response = client.post("/wechat", params=params, content=PY_FROM_XML.encode())
     assert response.status_code == 200, response.text
     assert asked == ["abcdteT"]
     envelope = parse_xml(response.text)
     crypto = MessageCrypto(PY_TOKEN, PY_AES_KEY, PY_APP_ID)
-    assert crypto.verify(envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"])
+    assert crypto.verify(
+        envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]
+    )
     reply = parse_xml(crypto.decrypt(envelope["Encrypt"]))
-    assert reply["ToUserName"] == "oyORnuP8q7ou2gfYjqLzSIWZf0rs" and reply["FromUserName"] == "gh_10f6c3c3ac5a"
+    assert (
+        reply["ToUserName"] == "oyORnuP8q7ou2gfYjqLzSIWZf0rs" and reply["FromUserName"] == "gh_10f6c3c3ac5a"
+    )

@@ -78,7 +78,11 @@ def _message(body: str) -> str:
             LinkMessage,
             {"title": "t", "url": "http://x"},
         ),
-        ("<MsgType><![CDATA[shortvideo]]></MsgType><MsgId>7</MsgId>", OtherMessage, {"msg_type": "shortvideo"}),
+        (
+            "<MsgType><![CDATA[shortvideo]]></MsgType><MsgId>7</MsgId>",
+            OtherMessage,
+            {"msg_type": "shortvideo"},
+        ),
     ],
 )
 def test_every_message_type_parses_to_its_record(body: str, kind: type, checks: dict[str, object]) -> None:
@@ -105,8 +109,12 @@ BILLION_LAUGHS = (
 EXTERNAL_ENTITY = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + _message(
     "<MsgType>text</MsgType><Content>&e;</Content><MsgId>1</MsgId>"
 )
-PARAMETER_ENTITY = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]><xml/>'
-DTD_ONLY = '<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/x.dtd">' + _message("<MsgType>text</MsgType>")
+PARAMETER_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]><xml/>'
+)
+DTD_ONLY = '<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/x.dtd">' + _message(
+    "<MsgType>text</MsgType>"
+)
 
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY, PARAMETER_ENTITY, DTD_ONLY])
@@ -159,14 +167,19 @@ _xml_text = st.text().map(lambda s: s.replace("\r", ""))
 @given(_xml_text)
 def test_any_text_makes_a_well_formed_reply(content: str) -> None:
     root = ET.fromstring(build_text_reply("oUser", "gh_acc", content, 1700000000))
-    expected = "".join(c for c in content if not ("\x00" <= c <= "\x08" or c in "\x0b\x0c\ufffe\uffff"
-                                                   or "\x0e" <= c <= "\x1f"))
+    expected = "".join(
+        c
+        for c in content
+        if not ("\x00" <= c <= "\x08" or c in "\x0b\x0c\ufffe\uffff" or "\x0e" <= c <= "\x1f")
+    )
     assert (root.findtext("Content") or "") == expected
 
 
 def test_reply_overhead_counts_the_envelope() -> None:
     overhead = text_reply_overhead_bytes("oUser", "gh_acc", 1700000000)
-    assert len(build_text_reply("oUser", "gh_acc", "政策", 1700000000).encode()) == overhead + len("政策".encode())
+    assert len(build_text_reply("oUser", "gh_acc", "政策", 1700000000).encode()) == overhead + len(
+        "政策".encode()
+    )
 
 
 def test_encrypted_envelope_is_well_formed() -> None:

@@ -24,7 +24,7 @@ from api.wechat.reply import (
 )
 from corpus.models import Clause, DocumentMeta
 from rag.citation import format_citation
-from rag.models import STATUS_FOUND, STATUS_NOT_FOUND, Answer, Hit
+from rag.models import Answer, Hit
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 PUBLIC_URL = "https://policy.example.gov.cn"
@@ -42,7 +42,9 @@ DOCS = {
 }
 
 
-def corpus_clause(doc_id: str, first_line: int, last_line: int, path: tuple[str, ...], number: str | None) -> Clause:
+def corpus_clause(
+    doc_id: str, first_line: int, last_line: int, path: tuple[str, ...], number: str | None
+) -> Clause:
     """A clause made of the non-blank source lines first..last of a corpus file, verbatim."""
     lines = (CORPUS / f"{doc_id}.txt").read_text(encoding="utf-8").splitlines()[first_line - 1 : last_line]
     text = "\n".join(line.strip() for line in lines if line.strip())
@@ -56,7 +58,9 @@ def corpus_hit(clause: Clause, highlights: tuple[str, ...] = ()) -> Hit:
 
 def tuoyu_hit() -> Hit:
     # 渝中 (17): heading line + body, lines 161-163 of yuzhong-plan.txt.
-    return corpus_hit(corpus_clause("yuzhong-plan", 161, 163, ("四、主要任务", "(17)加快婴幼儿照护服务发展。"), "(17)"))
+    return corpus_hit(
+        corpus_clause("yuzhong-plan", 161, 163, ("四、主要任务", "(17)加快婴幼儿照护服务发展。"), "(17)")
+    )
 
 
 def principles_hit(highlights: tuple[str, ...] = ()) -> Hit:
@@ -66,7 +70,7 @@ def principles_hit(highlights: tuple[str, ...] = ()) -> Hit:
 
 
 def found(question: str, *hits: Hit) -> Answer:
-    return Answer(STATUS_FOUND, question, hits, (), "", (), question, ("bm25",))
+    return Answer("found", question, hits, (), "", (), question, ("bm25",))
 
 
 def test_corpus_clauses_are_what_the_tests_assume() -> None:
@@ -99,7 +103,7 @@ def test_long_clause_is_cut_at_a_sentence_end_and_fits() -> None:
 
 def test_excerpt_moves_to_the_best_sentence_when_it_is_past_the_cut() -> None:
     text = principles_hit().clause.text
-    late = [s for s in text.split("。") if "多元参与" in s][0] + "。"
+    late = next(s for s in text.split("。") if "多元参与" in s) + "。"
     late = late[late.index("——多元参与") :]
     excerpt = clause_excerpt(principles_hit(highlights=(late,)), 900)
     assert excerpt.startswith(ELLIPSIS + "——多元参与")
@@ -145,7 +149,7 @@ def test_chat_link_encodes_and_caps_the_question() -> None:
 
 
 def test_not_found_lists_topics_and_examples() -> None:
-    answer = Answer(STATUS_NOT_FOUND, "火星移民政策", (), (), "抱歉，没有找到。", ("托育服务", "母婴设施"), "", ())
+    answer = Answer("not_found", "火星移民政策", (), (), "抱歉，没有找到。", ("托育服务", "母婴设施"), "", ())
     text = not_found_text(answer, 1800)
     assert text.startswith("抱歉，没有找到。") and "托育服务、母婴设施" in text
     assert all(q in text for q in EXAMPLE_QUESTIONS)

@@ -1,0 +1,130 @@
+"""The engine on the bundled corpus: what a user of the chat or the staff page would notice."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from rag.engine import Engine
+from rag.models import STATUS_FOUND, STATUS_NOT_FOUND
+
+
+def _session() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_id", "snippet"),
+    [
+        ("孩子在渝中区的学校被欺负了怎么办", "yuzhong-plan", "防治中小学校学生欺凌"),
+        ("渝中区看娃的地方有哪些政策", "yuzhong-plan", "托育"),
+        ("大渡口小孩近视的目标", "dadukou-plan", "近视"),
+        ("长宁宝宝屋", "changning-plan", "宝宝屋"),
+        ("广西每千人口托位数到2025年是多少", "guangxi-plan", "4.5个"),
+    ],
+)
+def test_colloquial_questions_hit_their_clause(engine: Engine, question: str, doc_id: str, snippet: str) -> None:
+    answer = engine.ask(question)
+    assert answer.status == STATUS_FOUND
+    top = answer.hits[0]
+    assert top.clause.doc_id.startswith(doc_id.split("-")[0])  # the plan or its 政策解读
+    assert any(snippet in h.clause.text for h in answer.hits[:3] if h.clause.doc_id == doc_id)
+
+
+def test_answer_is_verbatim_with_provenance(engine: Engine, built_index) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("渝中区婴幼儿照护服务")
+    hit = answer.hits[0]
+    from policyqa.config import DEFAULT_CORPUS
+
+    lines = (DEFAULT_CORPUS / hit.doc.source_file).read_text(encoding="utf-8").splitlines() if hit.doc.source_file else []
+    if lines:
+        first, last = hit.clause.lines
+        assert hit.clause.text.splitlines()[0] in lines[first - 1]
+    assert hit.citation.startswith("《") and hit.doc.title in hit.citation
+    assert hit.doc.doc_number and hit.doc.doc_number in hit.citation
+    assert hit.highlights and all(h in hit.clause.text for h in hit.highlights)
+
+
+def test_naming_a_place_ranks_that_place_first(engine: Engine) -> None:
+    for place, doc_id in (("渝中区", "yuzhong"), ("大渡口", "dadukou"), ("广西", "guangxi"), ("长宁", "changning")):
+        answer = engine.ask(f"{place}困境儿童保障")
+        assert answer.status == STATUS_FOUND
+        assert all(h.clause.doc_id.startswith(doc_id) for h in answer.hits), place
+
+
+def test_uncovered_place_is_told_which_places_are_covered(engine: Engine) -> None:
+    answer = engine.ask("成都的托育补贴有多少")
+    assert answer.status == STATUS_NOT_FOUND and not answer.hits
+    assert "成都" in answer.message
+    for region in ("渝中区", "大渡口区", "长宁区"):
+        assert region in answer.message
+
+
+@pytest.mark.parametrize(
+    ("reference", "doc_id", "number", "start"),
+    [
+        ("长宁区行动计划第(20)条", "changning-plan", "(20)", "全面推进社区托育“宝宝屋”建设"),
+        ("广西方案第17条", "guangxi-plan", "17.", "17.改善儿童安全出行体验"),
+        ("渝中区三年行动计划第(44)项", "yuzhong-plan", "(44)", "(44)打造儿童用品流通基地"),
+    ],
+)
+def test_clause_references_resolve_by_lookup(engine: Engine, reference: str, doc_id: str, number: str, start: str) -> None:
+    answer = engine.ask(reference)
+    assert answer.status == STATUS_FOUND
+    top = answer.hits[0]
+    assert (top.clause.doc_id, top.retrievers) == (doc_id, ("lookup",))
+    assert top.clause.number.replace("（", "(").replace("）", ")") == number
+    assert start in top.clause.text
+
+
+def test_section_qualified_reference(engine: Engine) -> None:
+    top = engine.ask("大渡口规划重点任务(四)第2条").hits[0]
+    assert top.clause.doc_id == "dadukou-plan" and "发展普惠托育服务体系" in top.clause.text
+
+
+def test_doc_number_resolves_to_the_document(engine: Engine) -> None:
+    answer = engine.ask("渝中府办〔2024〕7号")
+    assert answer.status == STATUS_FOUND and answer.hits[0].clause.doc_id == "yuzhong-plan"
+    assert engine.ask("沪府办发〔2099〕1号全文").status == STATUS_NOT_FOUND
+
+
+def test_missing_clause_reference_is_refused(engine: Engine) -> None:
+    answer = engine.ask("广西方案第35条")
+    assert answer.status == STATUS_NOT_FOUND and "没有找到" in answer.message
+
+
+@pytest.mark.parametrize("question", ["公积金贷款额度怎么算", "托育补贴每月多少钱", "上海落户积分怎么算"])
+def test_unanswerable_questions_are_refused(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.status == STATUS_NOT_FOUND
+    assert answer.message and not answer.hits
+
+
+def test_follow_up_swaps_place_and_next_clause(engine: Engine) -> None:
+    session = _session()
+    first = engine.ask("渝中区托育服务有什么政策", session_id=session)
+    assert first.hits[0].clause.doc_id == "yuzhong-plan"
+    second = engine.ask("那长宁区呢？", session_id=session)
+    assert second.status == STATUS_FOUND and second.resolved_question.startswith("长宁区")
+    assert second.hits[0].clause.doc_id == "changning-plan"
+    ref = engine.ask("广西方案第17条", session_id=session)
+    following = engine.ask("第18条呢", session_id=session)
+    assert following.hits[0].clause.doc_id == "guangxi-plan" and following.hits[0].clause.number.startswith("18")
+    after = engine.ask("下一条呢", session_id=session)
+    assert after.hits[0].clause.lines[0] > following.hits[0].clause.lines[0]
+    assert ref.hits[0].clause.doc_id == "guangxi-plan"
+
+
+def test_search_modes_and_filters(engine: Engine) -> None:
+    result = engine.search("托育", top_k=5, mode="bm25", region="长宁")
+    assert result.hits and all(h.clause.doc_id == "changning-plan" for h in result.hits)
+    result = engine.search("托育", top_k=3, doc_id="guangxi-plan")
+    assert result.hits and {h.clause.doc_id for h in result.hits} == {"guangxi-plan"}
+    assert engine.search("托育", mode="vector").retrievers == ("bm25",)
+    assert engine.search("托育", mode="vector").hits == ()
+
+
+def test_bm25_only_is_announced(engine: Engine) -> None:
+    assert engine.retrievers == ("bm25",)
+    assert engine.ask("托育").retrievers == ("bm25",)
