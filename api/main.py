@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         detail = exc.detail if isinstance(exc.detail, str) else "请求无法处理。"
         if exc.status_code == status.HTTP_404_NOT_FOUND and detail == "Not Found":
             detail = "没有这个页面或接口。"
+        if detail == "There was an error parsing the body":
+            detail = "请求体无法解析：不是有效的 UTF-8 编码 JSON。"
         if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
             detail = "不支持该请求方法。"
         return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)

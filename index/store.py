@@ -151,9 +151,7 @@ def save_index(
             "tokenizer": tokenizer.settings(),
             "bm25": {"k1": bm25.k1, "b": bm25.b, "epsilon": bm25.epsilon, "terms": len(bm25.vocabulary)},
             "embedding": embedding,
-            "files": {
-                p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(written)
-            },
+            "files": {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(written)},
         }
         manifest_path = staged / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -50,7 +50,8 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     except pytest.FixtureLookupError:
         pytest.skip("the session fixture `built_index` is not available")
     index_dir = Path(getattr(built_index, "path", built_index))
-    env = {"POLICYQA_INDEX": str(index_dir)}
+    # Offline: the server must never reach for a model hub during the test.
+    env = {"POLICYQA_INDEX": str(index_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with running_server("api.main:create_app", env, factory=True) as base_url:
         yield base_url
 

@@ -58,7 +58,9 @@ def test_scores_equal_bm25okapi_on_the_corpus(corpus_tokens, tokenizer):
     compare_with_rank_bm25(corpus_tokens, QUERIES, tokenizer)
 
 
-@pytest.mark.parametrize("params", [{"k1": 1.2, "b": 0.75}, {"k1": 2.0, "b": 0.3, "epsilon": 0.5}, {"b": 1.0}])
+@pytest.mark.parametrize(
+    "params", [{"k1": 1.2, "b": 0.75}, {"k1": 2.0, "b": 0.3, "epsilon": 0.5}, {"b": 1.0}]
+)
 def test_scores_equal_bm25okapi_with_other_parameters(corpus_tokens, tokenizer, params):
     compare_with_rank_bm25(corpus_tokens, QUERIES, tokenizer, **params)
 

@@ -50,7 +50,9 @@ def test_passage_vectors_are_unit_float32(vectors, clause_texts):
 
 
 def test_query_instruction_applies_to_queries_only(tiny_embed_model):
-    instructed = SentenceTransformerEmbedder(str(tiny_embed_model), query_instruction=BGE_ZH_QUERY_INSTRUCTION)
+    instructed = SentenceTransformerEmbedder(
+        str(tiny_embed_model), query_instruction=BGE_ZH_QUERY_INSTRUCTION
+    )
     query = "看娃有补贴吗"
     with_instruction = instructed.encode_passages([BGE_ZH_QUERY_INSTRUCTION + query])[0]
     assert np.allclose(instructed.encode_query(query), with_instruction, atol=1e-5)

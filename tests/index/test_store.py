@@ -13,7 +13,7 @@ import pytest
 
 from corpus.models import Document
 from index.bm25 import BM25Index
-from index.build import build_index, indexed_text
+from index.build import build_index, harvest_terms, indexed_text
 from index.dense import DenseIndex
 from index.store import (
     FORMAT_VERSION,
@@ -61,8 +61,6 @@ def test_bm25_only_round_trip(bm25_index_dir, paragraph_documents: list[Document
     assert loaded.dense is None and loaded.embedder is None and loaded.warnings == ()
     # The reloaded tokenizer cuts text exactly like the one used at build time, and BM25 agrees.
     metas = [d.meta for d in paragraph_documents]
-    from index.build import harvest_terms
-
     tokenizer = ChineseTokenizer(harvest_terms(metas))
     assert loaded.tokenizer.settings() == tokenizer.settings()
     fresh = BM25Index.build([tokenizer(indexed_text(c)) for c in clauses])
@@ -80,9 +78,12 @@ def test_manifest_describes_the_index(bm25_index_dir, paragraph_documents):
     expected_checksum = hashlib.sha256(
         "".join(c + "\n" for c in sorted(d.meta.checksum for d in paragraph_documents)).encode()
     ).hexdigest()
-    assert manifest["corpus_checksum"] == expected_checksum == corpus_checksum([d.meta for d in paragraph_documents])
-    assert manifest["tokenizer"]["kind"] == "jieba" and "渝中" in manifest["tokenizer"]["extra_terms"]
-    assert set(manifest["files"]) | {"manifest.json"} == BM25_FILES == {p.name for p in bm25_index_dir.iterdir()}
+    metas = [d.meta for d in paragraph_documents]
+    assert manifest["corpus_checksum"] == expected_checksum == corpus_checksum(metas)
+    assert manifest["tokenizer"]["kind"] == "jieba" and manifest["tokenizer"]["mode"] == "search"
+    assert (
+        set(manifest["files"]) | {"manifest.json"} == BM25_FILES == {p.name for p in bm25_index_dir.iterdir()}
+    )
     for name, entry in manifest["files"].items():
         data = (bm25_index_dir / name).read_bytes()
         assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -99,7 +100,8 @@ def test_vector_round_trip(vector_index_dir, tiny_embed_model, paragraph_clauses
     assert loaded.embedder is not None and loaded.dense is not None
     assert loaded.embed_model == str(tiny_embed_model)
     target = next(i for i, c in enumerate(paragraph_clauses) if "(17)加快婴幼儿照护" in c.text)
-    ids, scores = loaded.dense.search(loaded.embedder.encode_query(indexed_text(paragraph_clauses[target])), 3)
+    query_vector = loaded.embedder.encode_query(indexed_text(paragraph_clauses[target]))
+    ids, scores = loaded.dense.search(query_vector, 3)
     assert ids[0] == target and scores[0] == pytest.approx(1.0, abs=1e-4)
 
 
@@ -112,7 +114,7 @@ def test_load_without_vectors_or_with_given_embedder(vector_index_dir, tiny_embe
     assert loaded.embedder is embedder and loaded.retrievers == ("bm25", "vector")
 
 
-def test_missing_model_at_load_falls_back_to_bm25_with_a_warning(tmp_path, paragraph_documents, tiny_embed_model):
+def test_missing_model_at_load_falls_back_to_bm25(tmp_path, paragraph_documents, tiny_embed_model):
     model_copy = tmp_path / "model-that-goes-away"
     shutil.copytree(tiny_embed_model, model_copy)
     out = tmp_path / "index"
@@ -206,14 +208,11 @@ def test_changed_tokenizer_is_warned_about(damaged_copy):
     assert any("tokenizer" in w for w in loaded.warnings)
 
 
-def _save_small(out: Path, documents: list[Document], dense: DenseIndex | None = None, model: str | None = None):
+def _save_small(out: Path, documents: list[Document]) -> None:
     clauses = [c for d in documents for c in d.clauses]
     tokenizer = ChineseTokenizer()
     bm25 = BM25Index.build([tokenizer(c.text) for c in clauses])
-    return save_index(
-        out, clauses=clauses, documents=[d.meta for d in documents], tokenizer=tokenizer, bm25=bm25,
-        dense=dense, embed_model=model,
-    )
+    save_index(out, clauses=clauses, documents=[d.meta for d in documents], tokenizer=tokenizer, bm25=bm25)
 
 
 def test_rebuild_replaces_the_index_and_leaves_no_temporary_folders(tmp_path, paragraph_documents):

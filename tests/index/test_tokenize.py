@@ -32,9 +32,7 @@ def test_doc_numbers_of_the_corpus_are_single_tokens(tokenizer, paragraph_clause
         for m in re.finditer(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,6}〔\d{4}〕\d+号", c.text)
     }
     printed |= {
-        m.group(1)
-        for c in paragraph_clauses
-        for m in re.finditer(r"发文字号\s*(\S+〔\d{4}〕\d+号)", c.text)
+        m.group(1) for c in paragraph_clauses for m in re.finditer(r"发文字号\s*(\S+〔\d{4}〕\d+号)", c.text)
     }
     assert "渝中府办〔2024〕7号" in printed and "大渡口府发〔2023〕7号" in printed
     for number in printed:
@@ -44,8 +42,14 @@ def test_doc_numbers_of_the_corpus_are_single_tokens(tokenizer, paragraph_clause
 
 def test_doc_number_variants_give_the_same_token(tokenizer):
     expected = "渝中府办〔2024〕7号"
-    for typed in ["渝中府办〔2024〕7号", "渝中府办[2024]7号", "渝中府办（2024）7号", "渝中府办【2024】7号",
-                  "发文字号：渝中府办〔２０２４〕７号", "根据渝中府办〔2024〕7号"]:
+    for typed in [
+        "渝中府办〔2024〕7号",
+        "渝中府办[2024]7号",
+        "渝中府办（2024）7号",
+        "渝中府办【2024】7号",
+        "发文字号：渝中府办〔２０２４〕７号",
+        "根据渝中府办〔2024〕7号",
+    ]:
         tokens = tokenizer(typed)
         assert expected in tokens, (typed, tokens)
         assert "〔2024〕7号" in tokens  # the bare number matches however the issuer was written
@@ -62,8 +66,24 @@ def test_clause_numbers_are_single_tokens(tokenizer, paragraph_clauses):
 
 @pytest.mark.parametrize(
     "term",
-    ["儿童友好", "托育", "普惠托育", "适儿化", "困境儿童", "留守儿童", "渝中区", "渝中", "大渡口", "大渡口区",
-     "广西", "广西壮族自治区", "长宁", "长宁区", "社区儿童之家", "妇儿工委"],
+    [
+        "儿童友好",
+        "托育",
+        "普惠托育",
+        "适儿化",
+        "困境儿童",
+        "留守儿童",
+        "渝中区",
+        "渝中",
+        "大渡口",
+        "大渡口区",
+        "广西",
+        "广西壮族自治区",
+        "长宁",
+        "长宁区",
+        "社区儿童之家",
+        "妇儿工委",
+    ],
 )
 def test_domain_terms_stay_whole_in_real_clauses(tokenizer, paragraph_clauses, term):
     clause = _clause_containing(paragraph_clauses, term, avoid="〔")  # inside a 发文字号 it is one token
