@@ -212,7 +212,7 @@ _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 def _register_extras() -> None:
     from importlib import import_module
 
-    for module_name in ("eval.cli", "policyqa.admin_cli", "policyqa.bench_cli"):
+    for module_name in ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "policyqa.bench_cli"):
         try:
             module = import_module(module_name)
         except ModuleNotFoundError as exc:

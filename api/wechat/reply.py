@@ -54,8 +54,8 @@ def short_citation(hit: Hit) -> str:
     """Return the hit's citation, or 《title》(doc number) when the full one is too long for a reply."""
     if hit.citation and content_bytes(hit.citation) <= CITATION_MAX_BYTES:
         return hit.citation
-    head = f"《{hit.doc.title}》" + (f"({hit.doc.doc_number})" if hit.doc.doc_number else "")
-    return cut_verbatim(head, CITATION_MAX_BYTES)
+    title = hit.doc.title if hit.doc.title.startswith("《") else f"《{hit.doc.title}》"
+    return cut_verbatim(title + (f"({hit.doc.doc_number})" if hit.doc.doc_number else ""), CITATION_MAX_BYTES)
 
 
 def answer_text(answer: Answer, public_url: str, max_bytes: int) -> str:

@@ -165,7 +165,7 @@ def test_lost_item_number_in_a_sequence() -> None:
     doc = parse_text(text, "lost")
     lost = [c for c in doc.clauses if "inferred_number" in c.fields]
     assert [(c.number, c.path, c.fields["inferred_number"], c.lines) for c in lost] == [
-        (None, ("一、任务",), "4.", (11, 11))
+        (None, ("一、任务",), "4.", (9, 9))
     ]
 
 
