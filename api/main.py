@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -14,10 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from api.deps import EngineHolder
-from api.routes import ask, documents, health, pages
+from api.querylog import open_query_log
+from api.ratelimit import RateLimitMiddleware
+from api.routes import admin, ask, documents, health, pages
 from api.routes.pages import STATIC_DIR
 from policyqa.config import Settings, get_settings
+from rag.conversation import ConversationStore
 from rag.engine import Engine
+from rag.redis_store import RedisRateLimitStore, make_state_store, redis_client
 
 logger = logging.getLogger("policyqa.api")
 
@@ -47,22 +52,42 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "；".join(parts) or "请求参数不正确。"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    query_log = getattr(app.state, "query_log", None)
+    if query_log is not None:
+        query_log.close()
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Return the app; loads the index named by settings unless an engine is given (refuses to start otherwise)."""
+    """Return the app over `engine`, or over the index named by settings (refusing to start if it is bad)."""
     settings = settings or get_settings()
     if engine is None:
-        engine = Engine.from_dir(settings.index)  # raises IndexLoadError naming the problem
+        # Conversation state in Redis when REDIS_URL is set, so a follow-up may reach any worker.
+        conversations = ConversationStore(make_state_store(settings.redis_url))
+        engine = Engine.from_dir(settings.index, conversations=conversations)  # raises IndexLoadError
     app = FastAPI(
+        lifespan=_lifespan,
         title="PolicyQA 政策问答",
         version="0.1.0",
-        description="Verbatim policy clauses with provenance: document, 发文字号, section path, clause number.",
+        description="Verbatim policy clauses with provenance: document, 发文字号, section path, clause no.",
     )
     app.state.settings = settings
     app.state.engine_holder = EngineHolder(engine)
+    app.state.query_log = open_query_log(settings.query_log)
+
+    # Added before CORS so that CORS wraps it and a browser can read the 429 message.
+    app.add_middleware(RateLimitMiddleware, limit_per_minute=settings.rate_limit_per_minute)
+    if settings.redis_url:  # counters shared by every worker
+        app.state.rate_limit_store = RedisRateLimitStore(redis_client(settings.redis_url))
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
         )
 
     @app.middleware("http")
@@ -77,9 +102,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     {"detail": f"请求体过大（上限 {settings.max_body_bytes} 字节）。"},
                     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                 )
-        if request.method == "POST" and request.url.path.startswith("/api/"):
+        has_body = (length is not None and length != "0") or "transfer-encoding" in request.headers
+        if request.method == "POST" and request.url.path.startswith("/api/") and has_body:
             content_type = request.headers.get("content-type", "")
-            if not content_type.split(";")[0].strip().lower() == "application/json":
+            if content_type.split(";")[0].strip().lower() != "application/json":
                 return JSONResponse(
                     {"detail": "请求的 Content-Type 必须是 application/json。"},
                     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -89,7 +115,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")} for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
+            for e in exc.errors()
         ]
         code = status.HTTP_400_BAD_REQUEST if any(e["type"] == "json_invalid" for e in errors) else 422
         return JSONResponse({"detail": _validation_message(errors), "errors": errors}, code)
@@ -108,6 +135,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(admin.router)
     app.include_router(pages.router)
     try:
         from api.routes import wechat

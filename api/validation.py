@@ -18,6 +18,7 @@ def clean_question(text: str, max_chars: int, field: str = "问题") -> str:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{field}不能为空，请输入您想了解的内容。")
     if len(stripped) > max_chars:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"{field}太长了（{len(stripped)}字），请控制在{max_chars}字以内。"
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"{field}太长了（{len(stripped)}字），请控制在{max_chars}字以内。",
         )
     return stripped

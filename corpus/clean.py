@@ -53,8 +53,9 @@ _CLUTTER_PATTERNS = (
     re.compile(r"^\S{2,40}\d{4}年\d{1,2}月\d{1,2}日印发$"),
 )
 # A label that opens a block of links (file downloads, related readings); the links follow it.
+# The colon is required: a bare "政策解读" can be a heading of the document itself.
 _LINK_LABEL = re.compile(
-    r"^(文件下载|附件下载|相关附件|部门解读|政策解读|一图读懂|图解|视频解读|媒体视角|政策原文|相关链接|相关文件|相关阅读)[:]?$"
+    r"^(文件下载|附件下载|相关附件|部门解读|政策解读|一图读懂|图解|视频解读|媒体视角|政策原文|相关链接|相关文件|相关阅读):$"
 )
 # Everything after these belongs to the site or to the 公文 版记, not to the policy text.
 _TRAILER_START = re.compile(r"^(转载声明|免责声明|版权声明)")

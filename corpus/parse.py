@@ -139,7 +139,7 @@ class _Builder:
 
     # ---- helpers -------------------------------------------------------------------------
     def _is_content(self, index: int) -> bool:
-        return bool(self.lines[index].strip()) and index not in self.dropped
+        return 0 <= index < len(self.lines) and bool(self.lines[index].strip()) and index not in self.dropped
 
     def _barrier(self, first: int, second: int) -> bool:
         """Whether a dropped line lies strictly between two line indexes."""

@@ -63,10 +63,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             out.write(f"{main_mode} failures ({len(failures)}; expected vs what came back):\n")
             for failure in failures[: args.show_failures]:
                 expected = failure["expected"]
-                want = expected if isinstance(expected, str) else "; ".join(
-                    f"{g['doc_id']} {g['number'] or ''} {g['snippet'][:16]}" for g in expected
+                want = (
+                    expected
+                    if isinstance(expected, str)
+                    else "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['snippet'][:16]}" for g in expected)
                 )
-                got = "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['text'][:16]}" for g in failure["got"]) or failure["status"]
+                got = (
+                    "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['text'][:16]}" for g in failure["got"])
+                    or failure["status"]
+                )
                 out.write(f"  {failure['id']} [{failure['kind']}/{failure['split']}] {failure['question']}\n")
                 out.write(f"      want: {want}\n      got:  {got}\n")
         out.write(f"\nreport: {report_dir / 'report.json'}  plot: {report_dir / 'hit_at_k.png'}\n")
@@ -86,7 +91,8 @@ def check_floor(runs: dict[str, Any]) -> int:
     value = run.report.by_split[floor.get("split", "test")].hit_at[5]
     ok = value >= floor["hit_at_5"]
     sys.stderr.write(
-        f"floor check: {mode} hit@5 on {floor.get('split', 'test')} = {value:.3f}, floor {floor['hit_at_5']:.3f}: "
+        f"floor check: {mode} hit@5 on {floor.get('split', 'test')} = {value:.3f}, "
+        f"floor {floor['hit_at_5']:.3f}: "
         f"{'ok' if ok else 'BELOW FLOOR'}\n"
     )
     return 0 if ok else 1

@@ -60,7 +60,9 @@ def run_mode(engine: Engine, questions: Sequence[EvalQuestion], mode: str, progr
         ranked = [h.clause for h in answer.hits] if answer.status == STATUS_FOUND else []
         outcome = score_question(question, ranked, answer.status)
         outcomes.append(outcome)
-        wrong = (question.answerable and not outcome.hits.get(5)) or (not question.answerable and not outcome.refused)
+        wrong = (question.answerable and not outcome.hits.get(5)) or (
+            not question.answerable and not outcome.refused
+        )
         if wrong:
             failures.append(
                 {
@@ -70,7 +72,10 @@ def run_mode(engine: Engine, questions: Sequence[EvalQuestion], mode: str, progr
                     "question": question.question,
                     "expected": [g.to_dict() for g in question.gold] or "not_found",
                     "status": answer.status,
-                    "got": [{"doc_id": h.clause.doc_id, "number": h.clause.number, "text": h.clause.text[:60]} for h in answer.hits[:3]],
+                    "got": [
+                        {"doc_id": h.clause.doc_id, "number": h.clause.number, "text": h.clause.text[:60]}
+                        for h in answer.hits[:3]
+                    ],
                 }
             )
     return ModeRun(mode, outcomes, aggregate(outcomes), failures, time.perf_counter() - started)
@@ -90,7 +95,16 @@ def run_eval(
 
 def format_table(runs: dict[str, ModeRun], split: str | None = None) -> str:
     """Return a plain-text table: one row per mode (and split), hit@k, MRR@10, nDCG@10, refusal P/R."""
-    header = ["mode", "split", "n", *(f"hit@{k}" for k in HIT_KS), "MRR@10", "nDCG@10", "refuse P", "refuse R"]
+    header = [
+        "mode",
+        "split",
+        "n",
+        *(f"hit@{k}" for k in HIT_KS),
+        "MRR@10",
+        "nDCG@10",
+        "refuse P",
+        "refuse R",
+    ]
     rows = [header]
     for mode, run in runs.items():
         groups = {"all": run.report.overall, **run.report.by_split}

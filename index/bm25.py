@@ -127,44 +127,43 @@ class BM25Index:
                 counts[term] = counts.get(term, 0) + 1
         return sorted(counts.items())
 
-    def _accumulate(self, query_tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        scores = np.zeros(self.n_docs, dtype=np.float64)
-        matched = np.zeros(self.n_docs, dtype=bool)
+    def scores(self, query_tokens: Iterable[str]) -> np.ndarray:
+        """Return the BM25 score of every document for the query terms (float32, length n_docs)."""
+        scores = np.zeros(self.n_docs, dtype=np.float32)
         indptr, indices, data = self.weights.indptr, self.weights.indices, self.weights.data
         for term, count in self._query_terms(query_tokens):
             start, end = indptr[term], indptr[term + 1]
-            docs = indices[start:end]
             # Row indices within one column are unique, so fancy-index += adds once per document.
-            scores[docs] += count * data[start:end].astype(np.float64)
-            matched[docs] = True
-        return scores, matched
-
-    def scores(self, query_tokens: Iterable[str]) -> np.ndarray:
-        """Return the BM25 score of every document for the query terms (float64, length n_docs)."""
-        return self._accumulate(query_tokens)[0]
+            # float32 throughout: at a million clauses a float64 pass costs more than the sum itself.
+            if count == 1:
+                scores[indices[start:end]] += data[start:end]
+            else:
+                scores[indices[start:end]] += count * data[start:end]
+        return scores
 
     def top_k(
         self, query_tokens: Iterable[str], k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (document indices, scores) of the best `k` documents, best first.
 
-        Only documents containing at least one query term are returned (so possibly fewer than k);
-        `mask`, a boolean array over documents, restricts the candidates to its True entries.
-        Ties are broken by document index so results are deterministic.
+        Only documents with a non-zero score (in practice: containing a query term) are returned,
+        so possibly fewer than k; `mask`, a boolean array over documents, restricts the candidates
+        to its True entries. Ties are broken by document index so results are deterministic.
         """
-        scores, matched = self._accumulate(query_tokens)
+        if mask is not None and mask.shape != (self.n_docs,):
+            raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_docs},)")
+        scores = self.scores(query_tokens)
+        candidates_mask = scores != 0
         if mask is not None:
-            if mask.shape != (self.n_docs,):
-                raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_docs},)")
-            matched &= mask.astype(bool, copy=False)
-        candidates = np.flatnonzero(matched)
+            candidates_mask &= mask.astype(bool, copy=False)
+        candidates = np.flatnonzero(candidates_mask)
         if k <= 0 or candidates.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         candidate_scores = scores[candidates]
         if candidates.size > k:
+            best = np.argpartition(candidate_scores, candidates.size - k)[candidates.size - k :]
             # Keep everything tied with the k-th score so the tie-break below sees all of them.
-            kth = np.partition(candidate_scores, candidates.size - k)[candidates.size - k]
-            keep = candidate_scores >= kth
+            keep = candidate_scores >= candidate_scores[best].min()
             candidates, candidate_scores = candidates[keep], candidate_scores[keep]
         order = np.lexsort((candidates, -candidate_scores))[:k]
         return candidates[order].astype(np.int64), candidate_scores[order]

@@ -112,8 +112,13 @@ def save_index(
     bm25: BM25Index,
     dense: DenseIndex | None = None,
     embed_model: str | None = None,
+    extra_files: Sequence[tuple[str, bytes]] = (),
 ) -> dict[str, Any]:
-    """Write the index folder at `out_dir` (replacing any previous one atomically); return the manifest."""
+    """Write the index folder at `out_dir` (replacing any previous one atomically); return the manifest.
+
+    `extra_files` are (name, content) pairs written beside the index files and listed, with their
+    checksums, in the manifest (index/update.py keeps the per-clause BM25 tokens this way).
+    """
     if bm25.n_docs != len(clauses):
         raise ValueError(f"bm25 has {bm25.n_docs} rows for {len(clauses)} clauses")
     if dense is not None:
@@ -135,6 +140,9 @@ def save_index(
             json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), encoding="utf-8"
         )
         written += bm25.save(staged)
+        for name, content in extra_files:
+            (staged / name).write_bytes(content)
+            written.append(staged / name)
         retrievers = [RETRIEVER_BM25]
         embedding = None
         if dense is not None:

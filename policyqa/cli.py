@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,11 @@ def _print_json(obj: Any) -> None:
 
 
 def _questions(args: argparse.Namespace, single: str | None) -> Iterator[str]:
-    if args.batch:
-        source: Iterable[str] = sys.stdin if args.batch == "-" else Path(args.batch).open(encoding="utf-8")
-        for line in source:
-            if line.strip():
-                yield line.strip()
+    if args.batch == "-":
+        yield from (line.strip() for line in sys.stdin if line.strip())
+    elif args.batch:
+        with Path(args.batch).open(encoding="utf-8") as source:
+            yield from (line.strip() for line in source if line.strip())
     elif single:
         yield single
 
@@ -227,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     _register_extras()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("ask", "search") and not (getattr(args, "question", None) or getattr(args, "query", None)):
-        if not args.batch:
-            parser.error(f"{args.command} needs a question or --batch FILE")
+    has_text = getattr(args, "question", None) or getattr(args, "query", None)
+    if args.command in ("ask", "search") and not has_text and not args.batch:
+        parser.error(f"{args.command} needs a question or --batch FILE")
     return int(args.func(args) or 0)
 
 

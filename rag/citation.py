@@ -7,7 +7,9 @@ import re
 from corpus.models import Clause, DocumentMeta
 from rag.numbers import NUMERAL
 
-_LEADING_NUMBER = re.compile(rf"^\s*(第{NUMERAL}[编章节条]|{NUMERAL}[、.．]|[(（]{NUMERAL}[)）]|专栏{NUMERAL})")
+_LEADING_NUMBER = re.compile(
+    rf"^\s*(第{NUMERAL}[编章节条]|{NUMERAL}[、.．]|[(（]{NUMERAL}[)）]|专栏{NUMERAL})"
+)
 
 
 def format_citation(clause: Clause, doc: DocumentMeta) -> str:

@@ -28,7 +28,7 @@ from rag.models import (
     Hit,
     SearchResult,
 )
-from rag.normalize import expand_synonyms, load_synonyms, normalize_question, to_matching_form
+from rag.normalize import RESOURCES, expand_synonyms, load_synonyms, normalize_question, to_matching_form
 from rag.places import PlaceIndex
 
 RETRIEVER_BM25 = "bm25"
@@ -38,12 +38,8 @@ MIN_CANDIDATES = 50
 # Refusal: share of the question's (idf-weighted) content words that the best clause covers.
 # Calibrated on the dev split of eval/questions.jsonl (see README, "Refusal").
 DEFAULT_MIN_COVERAGE = 0.1  # dev split sweep 0..0.25: 0.1 wrongly refuses 4/140 answerable, rightly 14/19
-# Words that make a sentence a question but carry no topic.
-QUESTION_WORDS = frozenset(
-    "什么 怎么 怎样 如何 哪些 哪里 哪个 哪儿 多少 有没有 是否 能否 可以 能不能 会不会 有 吗 呢 么 是 的 了 在 和 与 及 "
-    "政策 规定 相关 关于 方面 内容 情况 问题 要求 措施 举措 怎么办 办 啥 咋 嘛 吧 请问 我 我们 你们 他们 这个 那个 "
-    "哪 谁 为什么 为何 能 想 要 给 对 把 被 让 里 上 下 中 现在 目前 一下 一些 有些 具体".split()
-)
+# Words that make a sentence a question but carry no topic (resources/question_words.txt).
+QUESTION_WORDS = frozenset((RESOURCES / "question_words.txt").read_text(encoding="utf-8").split())
 
 
 @dataclass(frozen=True)
@@ -96,7 +92,9 @@ class Engine:
         position = self._position.get(clause_id)
         return None if position is None else self.clauses[position]
 
-    def hit_for(self, clause: Clause, score: float = 1.0, retrievers: tuple[str, ...] = (), query: str = "") -> Hit:
+    def hit_for(
+        self, clause: Clause, score: float = 1.0, retrievers: tuple[str, ...] = (), query: str = ""
+    ) -> Hit:
         """Wrap a clause as a Hit with its document, citation and highlights."""
         doc = self.documents[clause.doc_id]
         highlights: tuple[str, ...] = ()
@@ -119,7 +117,8 @@ class Engine:
         normalized = normalize_question(query)
         allowed = self._allowed_docs(doc_id, region, include_superseded)
         referenced = [
-            c for c in resolve_reference(normalized, self.clauses, list(self.documents.values()), self.places)
+            c
+            for c in resolve_reference(normalized, self.clauses, list(self.documents.values()), self.places)
             if allowed is None or c.doc_id in allowed
         ]
         hits = [self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), normalized) for c in referenced[:top_k]]
@@ -172,7 +171,7 @@ class Engine:
             if found:
                 hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:top_k])
                 return Answer(STATUS_FOUND, question, hits, tuple(regions), "", (), resolved, live)
-            # An explicit reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
+            # A reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
             message = "没有找到您引用的文件或条款，请核对文件名称、发文字号和条款编号。"
             return self._not_found(question, resolved, tuple(regions), live, message)
         if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
@@ -186,21 +185,30 @@ class Engine:
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
         docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
-        hits = self._rank(resolved, top_k, mode, docs)
-        coverage = max((self._coverage(resolved, h.clause) for h in hits), default=0.0)
-        if not hits or coverage < self.config.min_coverage:
+        ranked = self._rank(resolved, top_k, mode, docs)
+        coverage = max((self._coverage(resolved, h.clause) for h in ranked), default=0.0)
+        if not ranked or coverage < self.config.min_coverage:
             message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
             return self._not_found(question, resolved, tuple(regions), live, message)
-        unmet = unmet_amount(resolved, [h.clause.text for h in hits])
+        unmet = unmet_amount(resolved, [h.clause.text for h in ranked])
         if unmet is not None:
-            message = f"{unmet.message}以下是相关的条款，供参考：" + "；".join(h.citation for h in hits[:2])
+            message = f"{unmet.message}以下是相关的条款，供参考：" + "；".join(h.citation for h in ranked[:2])
             return self._not_found(question, resolved, tuple(regions), live, message)
-        return Answer(STATUS_FOUND, question, tuple(hits), tuple(regions), "", (), resolved, live)
+        return Answer(STATUS_FOUND, question, tuple(ranked), tuple(regions), "", (), resolved, live)
 
     def _not_found(
         self, question: str, resolved: str, regions: Sequence[str], live: tuple[str, ...], message: str
     ) -> Answer:
-        return Answer(STATUS_NOT_FOUND, question, (), tuple(regions), message, self._suggestions(resolved), resolved, live)
+        return Answer(
+            STATUS_NOT_FOUND,
+            question,
+            (),
+            tuple(regions),
+            message,
+            self._suggestions(resolved),
+            resolved,
+            live,
+        )
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Hit]:
         expanded = expand_synonyms(query)
@@ -226,10 +234,14 @@ class Engine:
         return [self.hit_for(self.clauses[i], s, src, query) for i, s, src in fused[:top_k]]
 
     # ----------------------------------------------------------------------------------------------
-    def _allowed_docs(self, doc_id: str | None, region: str | None, include_superseded: bool) -> set[str] | None:
+    def _allowed_docs(
+        self, doc_id: str | None, region: str | None, include_superseded: bool
+    ) -> set[str] | None:
         docs = set(self.documents)
         if not include_superseded:
-            docs = {d for d in docs if self.documents[d].status != "失效" and not self.documents[d].superseded_by}
+            docs = {
+                d for d in docs if self.documents[d].status != "失效" and not self.documents[d].superseded_by
+            }
         if doc_id:
             docs &= {doc_id}
         if region:
@@ -274,7 +286,8 @@ class Engine:
     def _content_tokens(self, query: str) -> set[str]:
         place_words = {a for a in self.places.alias_to_place}
         return {
-            t for t in self.index.tokenizer(query)
+            t
+            for t in self.index.tokenizer(query)
             if t.strip() and t not in QUESTION_WORDS and t not in place_words and len(t.strip()) > 0
         }
 

@@ -24,7 +24,9 @@ from rag.numbers import (
 from rag.places import PlaceIndex
 
 # The target of a reference: 第(20)条 / 第17条 / 第二项 / 第（三）部分 / (44)项.
-_TARGET = re.compile(rf"第\s*(\(?)\s*({NUMERAL})\s*(\)?)\s*(条|项|款|点|部分|章|节)|(\()\s*({NUMERAL})\s*(\))\s*(条|项|款|点)")
+_TARGET = re.compile(
+    rf"第\s*(\(?)\s*({NUMERAL})\s*(\)?)\s*(条|项|款|点|部分|章|节)|(\()\s*({NUMERAL})\s*(\))\s*(条|项|款|点)"
+)
 # Section qualifiers written before the target: (四) / 四、 / 第四部分.
 _SECTION = re.compile(rf"\(({NUMERAL})\)|(?<![0-9])({NUMERAL})、")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}[\[〔(（［]\s*\d{4}\s*[\]〕)）］]\s*\d+\s*号")
@@ -50,9 +52,8 @@ def parse_reference(question: str) -> ClauseReference | None:
     """Return the clause reference a question makes, or None when it makes none."""
     text = _fold(question)
     doc_number = _DOC_NUMBER.search(text)
-    target_match = None
-    for target_match in _TARGET.finditer(text):
-        pass
+    matches = list(_TARGET.finditer(text))
+    target_match = matches[-1] if matches else None  # the last number named is the target
     if not target_match and not doc_number:
         return None
     target: NumberKey | None = None
@@ -108,7 +109,11 @@ def _matches(key: NumberKey | None, ref: ClauseReference) -> bool:
     if key is None or ref.target is None:
         return False
     if ref.any_style:
-        return key.value == ref.target.value and key.style in (STYLE_ARABIC, STYLE_PAREN_ARABIC, STYLE_ARTICLE)
+        return key.value == ref.target.value and key.style in (
+            STYLE_ARABIC,
+            STYLE_PAREN_ARABIC,
+            STYLE_ARTICLE,
+        )
     if ref.target.style == "chapter":
         return key == ref.target
     return key == ref.target

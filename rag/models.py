@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from corpus.models import Clause, DocumentMeta
 
-STATUS_FOUND = "found"
-STATUS_NOT_FOUND = "not_found"
+STATUS_FOUND: Literal["found"] = "found"
+STATUS_NOT_FOUND: Literal["not_found"] = "not_found"
 Status = Literal["found", "not_found"]
 
 MODE_HYBRID = "hybrid"

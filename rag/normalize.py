@@ -14,9 +14,27 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 # Politeness and filler of spoken questions; removed only at the edges or as whole phrases so that
 # content words are never cut. Ordered longest first.
 FILLER_PHRASES = (
-    "我想咨询一下", "我想了解一下", "想咨询一下", "想了解一下", "我想问一下", "我想问问", "想问一下", "请问一下",
-    "麻烦问一下", "请教一下", "打扰一下", "你好", "您好", "请问", "谢谢", "麻烦", "我想问", "想问",
-    "问一下", "咨询一下", "了解一下",
+    "我想咨询一下",
+    "我想了解一下",
+    "想咨询一下",
+    "想了解一下",
+    "我想问一下",
+    "我想问问",
+    "想问一下",
+    "请问一下",
+    "麻烦问一下",
+    "请教一下",
+    "打扰一下",
+    "你好",
+    "您好",
+    "请问",
+    "谢谢",
+    "麻烦",
+    "我想问",
+    "想问",
+    "问一下",
+    "咨询一下",
+    "了解一下",
 )
 TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么"
 _SPACE = re.compile(r"\s+")

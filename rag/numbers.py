@@ -6,7 +6,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 CN_UNITS = {"十": 10, "百": 100}
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 NUMERAL = r"[0-9零〇一二两三四五六七八九十百]+"
@@ -77,7 +90,9 @@ def heading_number(heading: str) -> NumberKey | None:
     if stripped[:1] and stripped[0] in CIRCLED:
         return NumberKey(STYLE_CIRCLED, CIRCLED.index(stripped[0]) + 1)
     text = unicodedata.normalize("NFKC", stripped)
-    match = re.match(rf"^(第{NUMERAL}[编章节条]|{NUMERAL}[、.]|\({NUMERAL}\)|专栏{NUMERAL}|[{CIRCLED}])", text)
+    match = re.match(
+        rf"^(第{NUMERAL}[编章节条]|{NUMERAL}[、.]|\({NUMERAL}\)|专栏{NUMERAL}|[{CIRCLED}])", text
+    )
     if not match:
         return None
     token = match.group(1)

@@ -2,24 +2,63 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep
+from api.querylog import CHANNEL_API, CHANNEL_WEB, STATUS_ERROR, QueryLog, get_query_log
 from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchRequest, SearchResponse
 from api.validation import clean_question
+from rag.engine import Engine
+from rag.models import Answer
 
-router = APIRouter(prefix="/api/v1", tags=["ask"], responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+router = APIRouter(
+    prefix="/api/v1", tags=["ask"], responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+)
+
+
+def _channel(request: Request) -> str:
+    # Browsers mark fetches from our own chat page as same-origin; anything else is an API client.
+    return CHANNEL_WEB if request.headers.get("sec-fetch-site") == "same-origin" else CHANNEL_API
+
+
+def _ask_and_log(
+    engine: Engine, question: str, session_id: str, query_log: QueryLog | None, channel: str
+) -> Answer:
+    """Answer in the worker thread, and commit the log row before the answer can be sent."""
+    started = time.perf_counter()
+    try:
+        answer = engine.ask(question, f"web:{session_id}")
+    except Exception:
+        if query_log is not None:
+            latency_ms = (time.perf_counter() - started) * 1000
+            query_log.record(
+                channel=channel,
+                question=question,
+                status=STATUS_ERROR,
+                top_clause_id=None,
+                latency_ms=latency_ms,
+                session_id=session_id,
+            )
+        raise
+    if query_log is not None:
+        query_log.record_answer(channel, question, answer, (time.perf_counter() - started) * 1000, session_id)
+    return answer
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
+async def ask(
+    body: AskRequest, request: Request, engine: EngineDep, settings: SettingsDep
+) -> dict[str, object]:
     """Answer a question with verbatim clauses and their provenance (or a plain refusal)."""
     question = clean_question(body.question, settings.max_question_chars)
     session_id = body.session_id or uuid.uuid4().hex
-    answer = await run_in_threadpool(engine.ask, question, f"web:{session_id}")
+    answer = await run_in_threadpool(
+        _ask_and_log, engine, question, session_id, get_query_log(request), _channel(request)
+    )
     return {**answer.to_dict(), "session_id": session_id}
 
 

@@ -45,4 +45,8 @@ def get_document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
             if prefix not in seen:
                 seen.add(prefix)
                 outline.append({"title": prefix[-1], "depth": depth, "clause_id": clause.id})
-    return {"doc": doc.to_dict(), "clauses": [engine.hit_for(c).to_dict() for c in clauses], "outline": outline}
+    return {
+        "doc": doc.to_dict(),
+        "clauses": [engine.hit_for(c).to_dict() for c in clauses],
+        "outline": outline,
+    }

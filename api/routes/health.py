@@ -23,5 +23,7 @@ def health(engine: EngineDep) -> dict[str, Any]:
         "clauses": len(engine.clauses),
         "documents": len(engine.documents),
         "retrievers": list(engine.retrievers),
-        "embed_model": (manifest.get("embedding") or {}).get("model") if engine.index.dense is not None else None,
+        "embed_model": (manifest.get("embedding") or {}).get("model")
+        if engine.index.dense is not None
+        else None,
     }

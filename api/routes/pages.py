@@ -12,7 +12,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC_DIR / name, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        STATIC_DIR / name, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("/")

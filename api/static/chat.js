@@ -182,8 +182,9 @@
   }
 
   function autoGrow() {
+    // Empty: back to the stylesheet's one-line height (a long placeholder must not grow the box).
     input.style.height = 'auto';
-    input.style.height = Math.min(input.scrollHeight, 160) + 'px';
+    if (input.value) input.style.height = Math.min(input.scrollHeight, 160) + 'px';
   }
 
   form.addEventListener('submit', function (event) {

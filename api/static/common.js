@@ -362,14 +362,14 @@
     }
   }
 
-  function docMetaBlock(doc, clauseCount) {
+  /** The document's metadata (issuer, 发文字号, dates, region, type, status) as a definition list. */
+  function docMetaBlock(doc) {
     const rows = [
       ['发文机关', doc.issuer], ['发文字号', doc.doc_number], ['成文日期', doc.date_written],
       ['发布日期', doc.date_published], ['地区', doc.region], ['类型', doc.type],
       ['状态', doc.status === '有效' || !doc.status ? '有效' : doc.status +
         (doc.superseded_by ? '（已被 ' + doc.superseded_by + ' 替代）' : '')],
     ];
-    if (clauseCount !== undefined) rows.push(['条款数', String(clauseCount)]);
     const list = el('dl', { className: 'doc-meta' });
     rows.forEach(function (row) {
       if (row[1]) append(list, [el('dt', { text: row[0] }), el('dd', { text: row[1] })]);
@@ -392,7 +392,7 @@
       docMetaBlock(doc),
     ]);
     // Headings come from the section paths; a heading-only clause repeating one of them is not shown twice.
-    const pathTitles = {};
+    const pathTitles = Object.create(null);
     clauses.forEach(function (clause) {
       (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
     });
@@ -406,7 +406,10 @@
       for (let level = depth; level < path.length; level += 1) {
         // A section's opening clause often starts with the section title itself: do not print it twice.
         if (path[level] === previousFirstLine) continue;
-        append(fragment, el('p', { className: 'doc-heading doc-heading-' + Math.min(level + 1, 4), text: path[level] }));
+        // Real heading elements (h4-h6 under the h3 title) so screen readers can jump between sections.
+        append(fragment, el('h' + Math.min(level + 4, 6), {
+          className: 'doc-heading doc-heading-' + Math.min(level + 1, 4), text: path[level],
+        }));
       }
       openPath = path;
       const text = String(clause.text || '');

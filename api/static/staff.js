@@ -53,7 +53,9 @@
     if (doc.region) meta.push(doc.region);
     meta.push('相关度 ' + (typeof hit.score === 'number' ? hit.score.toFixed(4) : '—'));
     if (hit.retrievers && hit.retrievers.length) meta.push('命中：' + hit.retrievers.join('、'));
-    if (hit.lines && hit.lines.length === 2) meta.push('原文第 ' + hit.lines[0] + '–' + hit.lines[1] + ' 行');
+    if (hit.lines && hit.lines.length === 2) {
+      meta.push('原文第 ' + (hit.lines[0] === hit.lines[1] ? hit.lines[0] : hit.lines[0] + '–' + hit.lines[1]) + ' 行');
+    }
     return el('li', { className: 'card result', 'data-doc-id': hit.doc_id, 'data-clause-id': hit.id }, [
       el('div', { className: 'citation-box' }, [
         el('span', { className: 'rank', text: String(rank) }),
@@ -154,7 +156,7 @@
   /** The outline as nested sections (from each clause's section path) with the clauses as leaves.
    *  A heading-only clause that repeats a section title is that section, not a leaf. */
   function outlineFromClauses(clauses) {
-    const pathTitles = {};
+    const pathTitles = Object.create(null);
     clauses.forEach(function (clause) {
       (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
     });

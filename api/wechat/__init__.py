@@ -24,6 +24,7 @@ from api.wechat.messages import (
     parse_message,
     parse_xml,
 )
+from api.wechat.privacy import RedactWeChatQuery
 
 __all__ = [
     "AppIdMismatchError",
@@ -37,6 +38,7 @@ __all__ = [
     "MalformedMessageError",
     "MessageCrypto",
     "OtherMessage",
+    "RedactWeChatQuery",
     "ReplyStore",
     "TextMessage",
     "VoiceMessage",

@@ -26,13 +26,27 @@ def test_ask_returns_verbatim_clause_with_provenance(client: TestClient) -> None
     assert body["status"] == "found" and body["session_id"]
     hit = body["hits"][0]
     assert hit["doc_id"] == "changning-plan" and "宝宝屋" in hit["text"]
-    assert {"id", "doc_id", "number", "path", "text", "lines", "doc", "score", "retrievers", "citation", "highlights"} <= set(hit)
+    assert {
+        "id",
+        "doc_id",
+        "number",
+        "path",
+        "text",
+        "lines",
+        "doc",
+        "score",
+        "retrievers",
+        "citation",
+        "highlights",
+    } <= set(hit)
     assert hit["doc"]["region"] == "长宁区" and hit["citation"].startswith("《")
 
 
 def test_follow_up_keeps_session_context(client: TestClient) -> None:
     first = client.post("/api/v1/ask", json={"question": "渝中区托育服务有什么政策"}).json()
-    second = client.post("/api/v1/ask", json={"question": "那长宁区呢？", "session_id": first["session_id"]}).json()
+    second = client.post(
+        "/api/v1/ask", json={"question": "那长宁区呢？", "session_id": first["session_id"]}
+    ).json()
     assert second["session_id"] == first["session_id"]
     assert second["hits"][0]["doc_id"] == "changning-plan"
 
@@ -45,7 +59,9 @@ def test_not_found_answer(client: TestClient) -> None:
 def test_search_lookup_and_filters(client: TestClient) -> None:
     body = client.post("/api/v1/search", json={"query": "广西方案第17条"}).json()
     assert body["hits"][0]["retrievers"] == ["lookup"] and body["hits"][0]["doc_id"] == "guangxi-plan"
-    body = client.post("/api/v1/search", json={"query": "托育", "region": "长宁", "top_k": 3, "mode": "bm25"}).json()
+    body = client.post(
+        "/api/v1/search", json={"query": "托育", "region": "长宁", "top_k": 3, "mode": "bm25"}
+    ).json()
     assert body["hits"] and all(h["doc_id"] == "changning-plan" for h in body["hits"])
     assert body["retrievers"] == ["bm25"]
 
@@ -86,8 +102,16 @@ def test_pages_are_served(client: TestClient) -> None:
         ({"json": {"question": "托育", "extra": 1}}, 422, "不支持的字段"),
         ({"json": ["托育"]}, 422, "JSON 对象"),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "JSON"),
-        ({"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}}, 400, "JSON"),
-        ({"content": b"question=x", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415, "Content-Type"),
+        (
+            {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
+            400,
+            "JSON",
+        ),
+        (
+            {"content": b"question=x", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            415,
+            "Content-Type",
+        ),
         ({"content": b"{}" + b" " * 70_000, "headers": {"content-type": "application/json"}}, 413, "过大"),
         ({"json": {"question": "托育", "session_id": "bad id!"}}, 422, "格式"),
     ],

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -203,6 +203,21 @@ def test_chat_answer_original_text_and_follow_up(page: Any) -> None:
     assert page.evaluate("navigator.clipboard.readText()") == follow["hits"][0]["citation"]
 
 
+def test_document_address_opens_the_original_text_at_the_clause(page: Any) -> None:
+    document = page.request.get("/api/v1/documents/changning-plan").json()
+    clause = document["clauses"][len(document["clauses"]) // 2]
+    page.goto(f"/doc/changning-plan?clause={quote(clause['id'])}")
+    target = page.get_by_role("dialog").locator(".doc-clause.is-target")
+    expect(target).to_be_in_viewport()
+    assert target.get_attribute("data-clause-id") == clause["id"]
+    assert target.locator(".clause-text").text_content() == clause["text"]
+    expect(page.get_by_role("dialog").locator(".viewer-title")).to_have_text(document["doc"]["title"])
+    page.get_by_role("dialog").get_by_role("button", name="返回").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator("#question")).to_be_visible()
+    assert urlparse(page.url).path == "/"
+
+
 def test_question_in_address_is_asked_on_load(page: Any) -> None:
     with page.expect_response("**/api/v1/ask") as response_info:
         page.goto("/?q=" + quote("长宁区社区托育宝宝屋建设"))
@@ -213,6 +228,25 @@ def test_question_in_address_is_asked_on_load(page: Any) -> None:
     assert card.get_attribute("data-doc-id") == "changning-plan"
     assert "q=" not in page.url
     expect(page.locator(".msg-user").first).to_have_text("长宁区社区托育宝宝屋建设")
+
+
+def test_loading_state_while_the_answer_is_on_its_way(page: Any) -> None:
+    page.goto("/")
+    held: list[Any] = []
+    page.route("**/api/v1/ask", lambda route: held.append(route))
+    page.fill("#question", QUESTION)
+    page.click("#send")
+    loading = page.locator(".msg-loading")
+    expect(loading).to_be_visible()
+    expect(loading).to_contain_text("正在查找")
+    expect(page.locator("#send")).to_be_disabled()
+    expect(page.locator("#messages")).to_have_attribute("aria-busy", "true")
+    screenshot(page, "01b-chat-loading")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(last_answer(page).locator(".source-card").first).to_be_visible()
+    expect(loading).to_have_count(0)
+    expect(page.locator("#send")).to_be_enabled()
 
 
 def test_question_is_rendered_as_text_never_as_html(page: Any) -> None:

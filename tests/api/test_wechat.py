@@ -34,6 +34,7 @@ from api.wechat.privacy import RedactWeChatQuery
 from corpus.models import Clause, DocumentMeta
 from policyqa.config import Settings
 from rag.citation import format_citation
+from rag.engine import Engine
 from rag.models import Answer, Hit
 
 TOKEN = "PolicyQAtoken2024"
@@ -249,7 +250,7 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def engine() -> FakeEngine:
+def fake_engine() -> FakeEngine:
     return FakeEngine()
 
 
@@ -276,8 +277,8 @@ def app_factory() -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture
-def client(app_factory: Callable[..., TestClient], engine: FakeEngine) -> TestClient:
-    return app_factory(engine)
+def client(app_factory: Callable[..., TestClient], fake_engine: FakeEngine) -> TestClient:
+    return app_factory(fake_engine)
 
 
 MODES = ["plain", "compat", "safe"]
@@ -318,7 +319,7 @@ def test_url_verification_with_bad_signature_or_old_timestamp_is_refused(client:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_text_question_gets_the_best_clause_with_citation_and_link(
-    client: TestClient, engine: FakeEngine, mode: str
+    client: TestClient, fake_engine: FakeEngine, mode: str
 ) -> None:
     wechat = WeChatServer(client, mode)
     fields = wechat.open_reply(wechat.post(message_xml("text", Content="渝中区托育服务有什么目标")))
@@ -328,48 +329,54 @@ def test_text_question_gets_the_best_clause_with_citation_and_link(
     link = content.rsplit("完整回答：", 1)[1]
     assert link.startswith(PUBLIC_URL + "/?q=")
     assert parse_qs(urlparse(link).query)["q"] == ["渝中区托育服务有什么目标"]
-    assert [q for q, _ in engine.calls] == ["渝中区托育服务有什么目标"]
+    assert [q for q, _ in fake_engine.calls] == ["渝中区托育服务有什么目标"]
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
-def test_subscribe_gets_a_welcome_with_examples(client: TestClient, engine: FakeEngine, mode: str) -> None:
+def test_subscribe_gets_a_welcome_with_examples(
+    client: TestClient, fake_engine: FakeEngine, mode: str
+) -> None:
     wechat = WeChatServer(client, mode)
     fields = wechat.open_reply(wechat.post(message_xml("event", msg_id=None, Event="subscribe", EventKey="")))
     assert fields["Content"].startswith("欢迎关注") and "您可以这样问" in fields["Content"]
-    assert engine.calls == []
+    assert fake_engine.calls == []
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
-def test_configured_menu_click_asks_its_question(client: TestClient, engine: FakeEngine, mode: str) -> None:
+def test_configured_menu_click_asks_its_question(
+    client: TestClient, fake_engine: FakeEngine, mode: str
+) -> None:
     wechat = WeChatServer(client, mode)
     fields = wechat.open_reply(
         wechat.post(message_xml("event", msg_id=None, Event="CLICK", EventKey="ASK_TUOYU"))
     )
-    assert engine.calls[0][0] == MENU_QUESTION
+    assert fake_engine.calls[0][0] == MENU_QUESTION
     assert fields["Content"].startswith(tuoyu_hit().clause.text)
 
 
-def test_unknown_menu_key_gets_the_welcome_without_asking(client: TestClient, engine: FakeEngine) -> None:
+def test_unknown_menu_key_gets_the_welcome_without_asking(
+    client: TestClient, fake_engine: FakeEngine
+) -> None:
     wechat = WeChatServer(client)
     fields = wechat.open_reply(wechat.post(message_xml("event", msg_id=None, Event="CLICK", EventKey="NOPE")))
-    assert "您可以这样问" in fields["Content"] and engine.calls == []
+    assert "您可以这样问" in fields["Content"] and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_voice_with_recognition_is_answered_as_text(
-    client: TestClient, engine: FakeEngine, mode: str
+    client: TestClient, fake_engine: FakeEngine, mode: str
 ) -> None:
     wechat = WeChatServer(client, mode)
     xml = message_xml("voice", MediaId="m1", Format="amr", Recognition="渝中区托育服务有什么目标")
     fields = wechat.open_reply(wechat.post(xml))
-    assert engine.calls[0][0] == "渝中区托育服务有什么目标"
+    assert fake_engine.calls[0][0] == "渝中区托育服务有什么目标"
     assert fields["Content"].startswith(tuoyu_hit().clause.text)
 
 
-def test_voice_without_recognition_gets_a_hint(client: TestClient, engine: FakeEngine) -> None:
+def test_voice_without_recognition_gets_a_hint(client: TestClient, fake_engine: FakeEngine) -> None:
     wechat = WeChatServer(client)
     fields = wechat.open_reply(wechat.post(message_xml("voice", MediaId="m1", Format="amr")))
-    assert "语音" in fields["Content"] and engine.calls == []
+    assert "语音" in fields["Content"] and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
@@ -385,17 +392,17 @@ def test_voice_without_recognition_gets_a_hint(client: TestClient, engine: FakeE
     ids=["image", "location", "link", "shortvideo", "unknown"],
 )
 def test_other_messages_get_a_polite_hint(
-    client: TestClient, engine: FakeEngine, mode: str, xml: str
+    client: TestClient, fake_engine: FakeEngine, mode: str, xml: str
 ) -> None:
     wechat = WeChatServer(client, mode)
     fields = wechat.open_reply(wechat.post(xml))
-    assert fields["Content"].startswith("目前只能回答文字或语音提问") and engine.calls == []
+    assert fields["Content"].startswith("目前只能回答文字或语音提问") and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("event", ["unsubscribe", "VIEW"])
-def test_silent_events_get_success(client: TestClient, engine: FakeEngine, event: str) -> None:
+def test_silent_events_get_success(client: TestClient, fake_engine: FakeEngine, event: str) -> None:
     response = WeChatServer(client).post(message_xml("event", msg_id=None, Event=event, EventKey="http://x"))
-    assert response.status_code == 200 and response.text == "success" and engine.calls == []
+    assert response.status_code == 200 and response.text == "success" and fake_engine.calls == []
 
 
 def test_not_found_gets_a_refusal_with_example_questions(client: TestClient) -> None:
@@ -414,13 +421,13 @@ def test_engine_failure_gets_an_apology_not_an_error(app_factory: Callable[..., 
 
 
 def test_too_long_or_empty_questions_are_answered_without_the_engine(
-    client: TestClient, engine: FakeEngine
+    client: TestClient, fake_engine: FakeEngine
 ) -> None:
     wechat = WeChatServer(client)
     long_reply = wechat.open_reply(wechat.post(message_xml("text", msg_id="1", Content="托" * 600)))
     empty_reply = wechat.open_reply(wechat.post(message_xml("text", msg_id="2", Content="   ")))
     assert "太长" in long_reply["Content"] and "您可以这样问" in empty_reply["Content"]
-    assert engine.calls == []
+    assert fake_engine.calls == []
 
 
 # --- failures -------------------------------------------------------------------------------------
@@ -428,40 +435,40 @@ def test_too_long_or_empty_questions_are_answered_without_the_engine(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_bad_signature_is_403_and_nothing_is_processed(
-    client: TestClient, engine: FakeEngine, mode: str
+    client: TestClient, fake_engine: FakeEngine, mode: str
 ) -> None:
     response = WeChatServer(client, mode).post(message_xml("text", Content="托育"), bad_signature=True)
-    assert response.status_code == 403 and engine.calls == []
+    assert response.status_code == 403 and fake_engine.calls == []
 
 
-def test_missing_signature_is_403(client: TestClient, engine: FakeEngine) -> None:
+def test_missing_signature_is_403(client: TestClient, fake_engine: FakeEngine) -> None:
     response = client.post("/wechat", content=message_xml("text", Content="托育").encode())
-    assert response.status_code == 403 and engine.calls == []
+    assert response.status_code == 403 and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 @pytest.mark.parametrize("offset", [-3600, -301, 3600])
 def test_timestamp_outside_the_window_is_refused_as_replay(
-    client: TestClient, engine: FakeEngine, mode: str, offset: int
+    client: TestClient, fake_engine: FakeEngine, mode: str, offset: int
 ) -> None:
     response = WeChatServer(client, mode).post(
         message_xml("text", Content="托育"), timestamp=int(time.time()) + offset
     )
     assert response.status_code == 403 and "重放" in response.json()["detail"]
-    assert engine.calls == []
+    assert fake_engine.calls == []
 
 
-def test_message_for_another_appid_is_403(client: TestClient, engine: FakeEngine) -> None:
+def test_message_for_another_appid_is_403(client: TestClient, fake_engine: FakeEngine) -> None:
     response = WeChatServer(client, "safe", app_id="wx0000000000000000").post(
         message_xml("text", Content="托育")
     )
-    assert response.status_code == 403 and "AppID" in response.json()["detail"] and engine.calls == []
+    assert response.status_code == 403 and "AppID" in response.json()["detail"] and fake_engine.calls == []
 
 
-def test_message_encrypted_with_another_key_is_403(client: TestClient, engine: FakeEngine) -> None:
+def test_message_encrypted_with_another_key_is_403(client: TestClient, fake_engine: FakeEngine) -> None:
     other_key = base64.b64encode(bytes(range(100, 132))).decode().rstrip("=")
     response = WeChatServer(client, "safe", aes_key=other_key).post(message_xml("text", Content="托育"))
-    assert response.status_code == 403 and engine.calls == []
+    assert response.status_code == 403 and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
@@ -470,9 +477,9 @@ def test_message_encrypted_with_another_key_is_403(client: TestClient, engine: F
     ["<xml><ToUserName>", "not xml", "<xml><MsgType>text</MsgType></xml>", "<root/>"],
     ids=["truncated", "text", "missing-fields", "wrong-root"],
 )
-def test_malformed_xml_is_400(client: TestClient, engine: FakeEngine, mode: str, xml: str) -> None:
+def test_malformed_xml_is_400(client: TestClient, fake_engine: FakeEngine, mode: str, xml: str) -> None:
     response = WeChatServer(client, mode).post(xml)
-    assert response.status_code == 400 and engine.calls == []
+    assert response.status_code == 400 and fake_engine.calls == []
 
 
 BOMB = (
@@ -485,21 +492,21 @@ EXTERNAL = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY d SYSTEM "file:///etc/p
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 @pytest.mark.parametrize("prolog", [BOMB, EXTERNAL], ids=["billion-laughs", "external-entity"])
 def test_entity_bombs_and_external_entities_are_refused(
-    client: TestClient, engine: FakeEngine, mode: str, prolog: str
+    client: TestClient, fake_engine: FakeEngine, mode: str, prolog: str
 ) -> None:
     xml = prolog + message_xml("text", Content="&d;")
     wechat = WeChatServer(client, mode)
     assert wechat.post(xml).status_code == 400  # plain: the body; safe: inside the encrypted payload
     outer = (prolog + "<xml><Encrypt>&d;</Encrypt></xml>").encode()
     assert wechat.post(message_xml("text", Content="x"), raw_body=outer).status_code == 400
-    assert engine.calls == []
+    assert fake_engine.calls == []
 
 
-def test_oversized_body_is_413(client: TestClient, engine: FakeEngine) -> None:
+def test_oversized_body_is_413(client: TestClient, fake_engine: FakeEngine) -> None:
     padding_text = "托" * (70 * 1024 // 3)
     wechat = WeChatServer(client)
     response = wechat.post(message_xml("text", Content=padding_text))
-    assert response.status_code == 413 and engine.calls == []
+    assert response.status_code == 413 and fake_engine.calls == []
     # No Content-Length (chunked): the limit holds while reading.
     chunks = (b"<xml>" + b"a" * 1024 for _ in range(80))
     stamp, nonce = str(int(time.time())), "1"
@@ -507,18 +514,20 @@ def test_oversized_body_is_413(client: TestClient, engine: FakeEngine) -> None:
     assert client.post("/wechat", params=params, content=chunks).status_code == 413
 
 
-def test_channel_not_configured_is_404(app_factory: Callable[..., TestClient], engine: FakeEngine) -> None:
-    client = app_factory(engine, wechat_token=None)
+def test_channel_not_configured_is_404(
+    app_factory: Callable[..., TestClient], fake_engine: FakeEngine
+) -> None:
+    client = app_factory(fake_engine, wechat_token=None)
     assert client.get("/wechat", params={"echostr": "x"}).status_code == 404
     assert client.post("/wechat", content=b"<xml/>").status_code == 404
 
 
 def test_encrypted_message_without_aes_key_configured_is_400(
-    app_factory: Callable[..., TestClient], engine: FakeEngine
+    app_factory: Callable[..., TestClient], fake_engine: FakeEngine
 ) -> None:
-    client = app_factory(engine, wechat_aes_key=None)
+    client = app_factory(fake_engine, wechat_aes_key=None)
     response = WeChatServer(client, "safe").post(message_xml("text", Content="托育"))
-    assert response.status_code == 400 and engine.calls == []
+    assert response.status_code == 400 and fake_engine.calls == []
 
 
 # --- retries and the deadline ---------------------------------------------------------------------
@@ -566,11 +575,13 @@ def test_slow_answer_replies_success_then_the_retry_gets_the_finished_answer(
     assert len(engine.calls) == 1
 
 
-def test_retried_event_is_deduplicated_by_sender_and_time(client: TestClient, engine: FakeEngine) -> None:
+def test_retried_event_is_deduplicated_by_sender_and_time(
+    client: TestClient, fake_engine: FakeEngine
+) -> None:
     wechat = WeChatServer(client)
     xml = message_xml("event", msg_id=None, Event="CLICK", EventKey="ASK_TUOYU")
     assert wechat.open_reply(wechat.post(xml)) == wechat.open_reply(wechat.post(xml))
-    assert len(engine.calls) == 1
+    assert len(fake_engine.calls) == 1
 
 
 # --- reply content --------------------------------------------------------------------------------
@@ -600,13 +611,13 @@ def test_long_clause_reply_stays_under_2000_bytes(app_factory: Callable[..., Tes
     assert "完整回答：" + PUBLIC_URL in content
 
 
-def test_follow_ups_keep_one_session_per_follower(client: TestClient, engine: FakeEngine) -> None:
+def test_follow_ups_keep_one_session_per_follower(client: TestClient, fake_engine: FakeEngine) -> None:
     wechat = WeChatServer(client)
     wechat.open_reply(wechat.post(message_xml("text", msg_id="1", Content="渝中区托育服务有什么目标")))
     wechat.open_reply(wechat.post(message_xml("text", msg_id="2", Content="那长宁区呢")))
     other = wechat.post(message_xml("text", msg_id="3", openid=OTHER_OPENID, Content="托育"))
     wechat.open_reply(other, openid=OTHER_OPENID)
-    sessions = [session for _, session in engine.calls]
+    sessions = [session for _, session in fake_engine.calls]
     assert sessions[0] == sessions[1] == "wechat:" + hash_openid(OPENID, TOKEN)
     assert sessions[2] != sessions[0]
     assert all(session and OPENID not in session and OTHER_OPENID not in session for session in sessions)
@@ -652,3 +663,19 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.01)
+
+
+# --- on the real index ---------------------------------------------------------------------------------
+
+
+def test_real_engine_answers_through_wechat_with_a_verbatim_clause(
+    app_factory: Callable[..., TestClient], engine: Engine
+) -> None:
+    # `engine` is the session engine over the bundled corpus (tests/conftest.py).
+    question = "长宁宝宝屋"
+    expected = engine.ask(question, session_id="test:wechat-expected").hits[0]
+    wechat = WeChatServer(app_factory(engine), "safe")
+    content = wechat.open_reply(wechat.post(message_xml("text", msg_id="4242", Content=question)))["Content"]
+    excerpt = content.split("\n\n出处：", 1)[0].removesuffix("……")
+    assert "宝宝屋" in excerpt and expected.clause.text.strip().startswith(excerpt)  # edges trimmed only
+    assert expected.citation in content

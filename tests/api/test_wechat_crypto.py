@@ -1,10 +1,10 @@
 """Signatures and the AES envelope against test vectors published with WeChat's official demo code.
 
-Sources of the vectors (Tencent's WXBizMsgCrypt demo, 2014, as kept verbatim in public repositories):
+Sources of the vectors (Tencent's WXBizMsgCrypt demo, 2014, values as kept in public repositories):
 - [CS] the C# demo `Sample.cs` (token "QDG6eK", AppID "wx5823bf96d3bd56c7"), as vendored by
   JeffreySu/WeiXinMPSDK, src/Senparc.Weixin.MP/Senparc.Weixin.MP/Tencent/Sample.cs
-  (commit 34ccf1be815d1fd3a2b1495a6ac2b39696b83206); the same request is in the WeCom docs'
-  加解密方案说明 (https://developer.work.weixin.qq.com/document/path/90968).
+  (commit 34ccf1be815d1fd3a2b1495a6ac2b39696b83206); other projects quote the same request from the WeCom
+  docs' 加解密方案说明 (https://developer.work.weixin.qq.com/document/path/90968; page not checked here).
 - [PY] the Python demo `Sample.py` by jonyqin (token "spamtest", AppID "wx2c2769f8efd9abc2"), as kept by
   Abdurihim/weixin_encodingAES, Sample.py (commit 072aad9f1984977d7c91f95a9889dceafb2874ff).
 - [JAVA] the Java demo's unit test `com/qq/weixin/mp/aes/WXBizMsgCryptTest.java` (fixed random prefix

@@ -20,6 +20,7 @@ from api.wechat.reply import (
     cut_verbatim,
     not_found_text,
     sentence_boundaries,
+    short_citation,
     welcome_text,
 )
 from corpus.models import Clause, DocumentMeta
@@ -139,6 +140,15 @@ def test_first_sentence_longer_than_budget_falls_back_to_a_comma() -> None:
     text = "一二三四五，六七八九十，" * 20 + "。"
     cut = cut_verbatim(text, 100)
     assert cut.endswith("，" + ELLIPSIS) and content_bytes(cut) <= 100
+
+
+def test_overlong_citation_falls_back_to_title_and_doc_number() -> None:
+    hit = tuoyu_hit()
+    assert short_citation(hit) == hit.citation  # the usual case: the engine's citation, as is
+    long_hit = Hit(hit.clause, hit.doc, 1.0, ("bm25",), hit.citation + " " + "第一章" * 100)
+    assert short_citation(long_hit) == "《重庆市渝中区儿童友好城市建设三年行动计划》(渝中府办〔2024〕7号)"
+    titled = DocumentMeta(id="x", title="《某行动计划》政策解读")
+    assert short_citation(Hit(hit.clause, titled, 1.0, (), "x" * 400)) == "《某行动计划》政策解读"
 
 
 def test_chat_link_encodes_and_caps_the_question() -> None:

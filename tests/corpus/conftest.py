@@ -23,7 +23,8 @@ def documents() -> dict[str, Document]:
 def source_lines() -> dict[str, list[str]]:
     """The raw source lines of each bundled document (index 0 is line 1)."""
     return {
-        path.stem: path.read_text(encoding="utf-8-sig").split("\n") for path in sorted(CORPUS_DIR.glob("*.txt"))
+        path.stem: path.read_text(encoding="utf-8-sig").split("\n")
+        for path in sorted(CORPUS_DIR.glob("*.txt"))
     }
 
 

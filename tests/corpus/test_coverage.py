@@ -10,7 +10,9 @@ from tests.corpus.conftest import DOC_IDS
 REASONS = {"clutter", "duplicate", "metadata"}
 
 
-def test_nothing_lost_nothing_twice(documents: dict[str, Document], source_lines: dict[str, list[str]]) -> None:
+def test_nothing_lost_nothing_twice(
+    documents: dict[str, Document], source_lines: dict[str, list[str]]
+) -> None:
     assert sorted(documents) == sorted(DOC_IDS)
     for doc_id, doc in documents.items():
         lines = source_lines[doc_id]
@@ -32,7 +34,9 @@ def test_nothing_lost_nothing_twice(documents: dict[str, Document], source_lines
         assert problems == [], f"{doc_id}: lines lost (0) or counted twice (>1)"
 
 
-def test_clause_text_is_the_source_slice(documents: dict[str, Document], source_lines: dict[str, list[str]]) -> None:
+def test_clause_text_is_the_source_slice(
+    documents: dict[str, Document], source_lines: dict[str, list[str]]
+) -> None:
     for doc_id, doc in documents.items():
         lines = source_lines[doc_id]
         for clause in doc.clauses:

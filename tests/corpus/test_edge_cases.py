@@ -145,7 +145,12 @@ def test_full_width_and_half_width_numbers_are_one_level() -> None:
     text = "一、任务\n（一）甲。内容。\n(二)乙。内容。\n（三）丙。内容。\n1.子项。内容。\n２．子项。内容。\n"
     doc = parse_text(text, "width")
     assert [(c.number, len(c.path)) for c in doc.clauses] == [
-        ("一、", 0), ("（一）", 1), ("(二)", 1), ("（三）", 1), ("1.", 2), ("２．", 2),
+        ("一、", 0),
+        ("（一）", 1),
+        ("(二)", 1),
+        ("（三）", 1),
+        ("1.", 2),
+        ("２．", 2),
     ]
 
 
@@ -181,16 +186,25 @@ def test_numbered_list_restarting_under_a_lost_heading() -> None:
         "完善法律保护体系。\n\n保障民事权益。内容。\n\n2.落实监护制度。内容。\n\n二、保障\n"
     )
     doc = parse_text(text, "restart")
-    heading = [c for c in doc.clauses if c.text == "完善法律保护体系。"][0]
+    heading = next(c for c in doc.clauses if c.text == "完善法律保护体系。")
     assert heading.path == ("一、任务",) and heading.fields["inferred_number"] == "（二）"
-    under = [(c.number, c.fields.get("inferred_number")) for c in doc.clauses if c.path == ("一、任务", "完善法律保护体系。")]
+    under = [
+        (c.number, c.fields.get("inferred_number"))
+        for c in doc.clauses
+        if c.path == ("一、任务", "完善法律保护体系。")
+    ]
     assert under == [(None, "1."), ("2.", None)]
 
 
 def test_clutter_between_heading_and_body_splits_the_clause() -> None:
     text = "一、任务\n（一）加强领导\n打印 打印\n成立工作专班。\n（二）强化保障\n"
     doc = parse_text(text, "split")
-    assert [(c.number, c.lines) for c in doc.clauses] == [("一、", (1, 1)), ("（一）", (2, 2)), (None, (4, 4)), ("（二）", (5, 5))]
+    assert [(c.number, c.lines) for c in doc.clauses] == [
+        ("一、", (1, 1)),
+        ("（一）", (2, 2)),
+        (None, (4, 4)),
+        ("（二）", (5, 5)),
+    ]
     assert doc.clauses[2].path == ("一、任务", "（一）加强领导")
     assert [(d.line, d.reason) for d in doc.dropped] == [(3, "clutter")]
 

@@ -7,7 +7,13 @@ from corpus.tables import parse_table, unit_fields
 from tests.corpus.conftest import clause_at
 
 HEALTH, SAFETY, EDUCATION, WELFARE, FAMILY, ENVIRONMENT, LAW = (
-    "儿童与健康", "儿童与安全", "儿童与教育", "儿童与福利", "儿童与家庭", "儿童与环境", "儿童与法律",
+    "儿童与健康",
+    "儿童与安全",
+    "儿童与教育",
+    "儿童与福利",
+    "儿童与家庭",
+    "儿童与环境",
+    "儿童与法律",
 )
 WJW, JW = "区卫健委", "区教委"
 JW_WJW = "区教委、区卫健委"
@@ -34,7 +40,14 @@ INDICATOR_ROWS = [
     (HEALTH, "13", "中小学生《国家学生体质健康标准》达标优良率（%）", "≥60", EXPECTED, JW),
     (HEALTH, "14", "每千名（0-14岁）儿童拥有医疗床位数（张）", "≥3.17", EXPECTED, WJW),
     (HEALTH, "15", "每千名（0-14岁）儿童拥有儿科执业（助理）医生数（名）", "≥1.12", EXPECTED, WJW),
-    (HEALTH, "15", "每所镇卫生院、社区卫生服务中心配备提供规范儿童基本医疗服务的全科医生数（名）", "≥1", EXPECTED, WJW),
+    (
+        HEALTH,
+        "15",
+        "每所镇卫生院、社区卫生服务中心配备提供规范儿童基本医疗服务的全科医生数（名）",
+        "≥1",
+        EXPECTED,
+        WJW,
+    ),
     (HEALTH, "15", "每所镇卫生院、社区卫生服务中心配备专业从事儿童保健的医生数（名）", "≥2", EXPECTED, WJW),
     (HEALTH, "16", "12岁儿童龋患率（%）", "＜25", BINDING, WJW),
     (HEALTH, "17", "小学生每天睡眠时间（小时）", "≥10", EXPECTED, JW),
@@ -53,7 +66,14 @@ INDICATOR_ROWS = [
     (WELFARE, "28", "残疾儿童康复服务覆盖率（%）", "提高", EXPECTED, "区残联"),
     (WELFARE, "29", "0-6岁残疾儿童康复救助人数（人）", "提高", EXPECTED, "区残联"),
     (FAMILY, "30", "城区社区中家长学校或家庭教育指导服务站点覆盖率（%）", "≥95", EXPECTED, "区妇联、区教委"),
-    (FAMILY, "31", "农村社区（村）中家长学校或家庭教育指导服务站点覆盖率（%）", "≥90", EXPECTED, "区妇联、区教委"),
+    (
+        FAMILY,
+        "31",
+        "农村社区（村）中家长学校或家庭教育指导服务站点覆盖率（%）",
+        "≥90",
+        EXPECTED,
+        "区妇联、区教委",
+    ),
     (ENVIRONMENT, "32", "农村集中供水率（%）", "提高", EXPECTED, NYNC),
     (ENVIRONMENT, "33", "农村自来水普及率（%）", "≥90", EXPECTED, NYNC),
     (ENVIRONMENT, "34", "农村水质达标率（%）", "提高", EXPECTED, NYNC),
@@ -148,7 +168,11 @@ def test_project_printed_before_its_box_title_joins_that_box(documents: dict[str
     # "托育服务机构规范化项目" (line 521) precedes "专栏五  儿童福利提升重点工程" (line 524).
     doc = documents["dadukou-plan"]
     project = clause_at(doc, 521)
-    assert project.path == ("二、重点任务", "（四）推进儿童普惠福利体系建设。", "专栏五  儿童福利提升重点工程")
+    assert project.path == (
+        "二、重点任务",
+        "（四）推进儿童普惠福利体系建设。",
+        "专栏五  儿童福利提升重点工程",
+    )
     box = clause_at(doc, 524)
     assert box.kind == KIND_HEADING and box.path == ("二、重点任务", "（四）推进儿童普惠福利体系建设。")
 
@@ -163,16 +187,38 @@ def test_boxes_sit_beside_the_items_of_their_section(documents: dict[str, Docume
 
 def test_constructed_table_with_a_wrapped_value_and_empty_cells() -> None:
     lines = [
-        "\t序号", "\t指标", "\t2025年", "\t责任单位",
-        "\t1", "\t托位数（个）", "\t≥4", "\t区卫健委",
-        "\t", "\t入园率（%）", "\t稳步", "提高", "\t区教委",
+        "\t序号",
+        "\t指标",
+        "\t2025年",
+        "\t责任单位",
+        "\t1",
+        "\t托位数（个）",
+        "\t≥4",
+        "\t区卫健委",
+        "\t",
+        "\t入园率（%）",
+        "\t稳步",
+        "提高",
+        "\t区教委",
         "正文段落不属于表格，应当结束表格。",
     ]
     table = parse_table(lines, 0)
     assert table is not None
     assert [row.fields for row in table.rows] == [
-        {"number": "1", "indicator": "托位数（个）", "target_2025": "≥4", "responsible_unit": "区卫健委", "unit": "个"},
-        {"number": "1", "indicator": "入园率（%）", "target_2025": "稳步提高", "responsible_unit": "区教委", "unit": "%"},
+        {
+            "number": "1",
+            "indicator": "托位数（个）",
+            "target_2025": "≥4",
+            "responsible_unit": "区卫健委",
+            "unit": "个",
+        },
+        {
+            "number": "1",
+            "indicator": "入园率（%）",
+            "target_2025": "稳步提高",
+            "responsible_unit": "区教委",
+            "unit": "%",
+        },
     ]
     assert table.end == 13
     assert parse_table(["正文。", "\t1"], 0) is None

@@ -110,7 +110,7 @@ def test_top_k_mask_restricts_candidates(corpus_tokens, tokenizer, paragraph_cla
 
 
 def test_ties_are_broken_by_document_order():
-    index = BM25Index.build([["x"], ["y"], ["x"], ["x"]])
+    index = BM25Index.build([["x"], ["y"], ["x"], ["x"], ["z"]])
     ids, _ = index.top_k(["x"], 2)
     assert ids.tolist() == [0, 2]
 

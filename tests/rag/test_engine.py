@@ -24,7 +24,9 @@ def _session() -> str:
         ("广西每千人口托位数到2025年是多少", "guangxi-plan", "4.5个"),
     ],
 )
-def test_colloquial_questions_hit_their_clause(engine: Engine, question: str, doc_id: str, snippet: str) -> None:
+def test_colloquial_questions_hit_their_clause(
+    engine: Engine, question: str, doc_id: str, snippet: str
+) -> None:
     answer = engine.ask(question)
     assert answer.status == STATUS_FOUND
     top = answer.hits[0]
@@ -37,17 +39,27 @@ def test_answer_is_verbatim_with_provenance(engine: Engine, built_index) -> None
     hit = answer.hits[0]
     from policyqa.config import DEFAULT_CORPUS
 
-    lines = (DEFAULT_CORPUS / hit.doc.source_file).read_text(encoding="utf-8").splitlines() if hit.doc.source_file else []
+    lines = (
+        (DEFAULT_CORPUS / hit.doc.source_file).read_text(encoding="utf-8").splitlines()
+        if hit.doc.source_file
+        else []
+    )
     if lines:
         first, last = hit.clause.lines
-        assert hit.clause.text.splitlines()[0] in lines[first - 1]
+        text_lines = hit.clause.text.splitlines()
+        assert text_lines[0] in lines[first - 1] and text_lines[-1] in lines[last - 1]
     assert hit.citation.startswith("《") and hit.doc.title in hit.citation
     assert hit.doc.doc_number and hit.doc.doc_number in hit.citation
     assert hit.highlights and all(h in hit.clause.text for h in hit.highlights)
 
 
 def test_naming_a_place_ranks_that_place_first(engine: Engine) -> None:
-    for place, doc_id in (("渝中区", "yuzhong"), ("大渡口", "dadukou"), ("广西", "guangxi"), ("长宁", "changning")):
+    for place, doc_id in (
+        ("渝中区", "yuzhong"),
+        ("大渡口", "dadukou"),
+        ("广西", "guangxi"),
+        ("长宁", "changning"),
+    ):
         answer = engine.ask(f"{place}困境儿童保障")
         assert answer.status == STATUS_FOUND
         assert all(h.clause.doc_id.startswith(doc_id) for h in answer.hits), place
@@ -69,7 +81,9 @@ def test_uncovered_place_is_told_which_places_are_covered(engine: Engine) -> Non
         ("渝中区三年行动计划第(44)项", "yuzhong-plan", "(44)", "(44)打造儿童用品流通基地"),
     ],
 )
-def test_clause_references_resolve_by_lookup(engine: Engine, reference: str, doc_id: str, number: str, start: str) -> None:
+def test_clause_references_resolve_by_lookup(
+    engine: Engine, reference: str, doc_id: str, number: str, start: str
+) -> None:
     answer = engine.ask(reference)
     assert answer.status == STATUS_FOUND
     top = answer.hits[0]
@@ -110,7 +124,9 @@ def test_follow_up_swaps_place_and_next_clause(engine: Engine) -> None:
     assert second.hits[0].clause.doc_id == "changning-plan"
     ref = engine.ask("广西方案第17条", session_id=session)
     following = engine.ask("第18条呢", session_id=session)
-    assert following.hits[0].clause.doc_id == "guangxi-plan" and following.hits[0].clause.number.startswith("18")
+    assert following.hits[0].clause.doc_id == "guangxi-plan" and following.hits[0].clause.number.startswith(
+        "18"
+    )
     after = engine.ask("下一条呢", session_id=session)
     assert after.hits[0].clause.lines[0] > following.hits[0].clause.lines[0]
     assert ref.hits[0].clause.doc_id == "guangxi-plan"

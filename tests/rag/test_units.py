@@ -84,13 +84,15 @@ def test_parse_reference_forms() -> None:
 def test_rrf_orders_by_summed_reciprocal_rank() -> None:
     fused = reciprocal_rank_fusion({"bm25": [1, 2, 3], "vector": [2, 3, 4]})
     assert [i for i, _, _ in fused][:2] == [2, 3]
-    top_id, top_score, sources = fused[0]
+    _, top_score, sources = fused[0]
     assert top_score == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
     assert sources == ("bm25", "vector")
 
 
 def test_weighted_fusion_respects_weights() -> None:
-    fused = weighted_score_fusion({"bm25": [(1, 10.0), (2, 0.0)], "vector": [(2, 0.9), (1, 0.1)]}, {"bm25": 1, "vector": 0})
+    fused = weighted_score_fusion(
+        {"bm25": [(1, 10.0), (2, 0.0)], "vector": [(2, 0.9), (1, 0.1)]}, {"bm25": 1, "vector": 0}
+    )
     assert fused[0][0] == 1
 
 
@@ -116,7 +118,9 @@ def test_places_from_metadata(places: PlaceIndex) -> None:
 
 
 def test_places_for_new_region_come_from_metadata() -> None:
-    index = PlaceIndex.from_documents([*DOCS, DocumentMeta(id="hz", title="杭州", region="杭州市", region_parents=("浙江省",))])
+    index = PlaceIndex.from_documents(
+        [*DOCS, DocumentMeta(id="hz", title="杭州", region="杭州市", region_parents=("浙江省",))]
+    )
     assert index.find("杭州的托育").covered == ("杭州市",)
     assert index.docs_for(index.find("浙江").covered) == {"hz"}
 
