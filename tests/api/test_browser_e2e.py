@@ -1,7 +1,7 @@
 """End to end in a real headless Chromium at a phone-sized viewport, against a real uvicorn server running
 the real app on an index built from the bundled corpus.
 
-Needs Debian's chromium (`scripts/install_browser.sh`) and the Python `playwright` package; never runs
+Needs Debian's chromium (`scripts/install_system_deps.sh`) and the Python `playwright` package; never runs
 `playwright install`. Screenshots go to tests/artifacts/screenshots/.
 """
 
@@ -60,7 +60,9 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """System Chromium, headless, shared by the tests of this module."""
     if not os.path.exists(CHROMIUM_PATH):
-        pytest.skip(f"{CHROMIUM_PATH} is missing: run scripts/install_browser.sh")
+        if os.environ.get("CI"):  # CI installs it (scripts/install_system_deps.sh): missing is a failure there
+            pytest.fail(f"{CHROMIUM_PATH} is missing in CI")
+        pytest.skip(f"{CHROMIUM_PATH} is missing: run scripts/install_system_deps.sh")
     with playwright_sync.sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         try:
