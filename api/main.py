@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from api.deps import EngineHolder
 from api.querylog import open_query_log
 from api.ratelimit import RateLimitMiddleware
-from api.routes import admin, ask, documents, health, pages
+from api.routes import admin, admin_docs, ask, documents, health, pages
 from api.routes.pages import STATIC_DIR
 from policyqa.config import Settings, get_settings
 from rag.conversation import ConversationStore
@@ -94,16 +94,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Refuse oversized bodies before reading them; WeChat has its own (smaller) limit in its router.
         length = request.headers.get("content-length")
+        # Document uploads (admin only, key checked before the body is read) may be files up to
+        # admin_docs.MAX_UPLOAD_BYTES, sent as multipart or JSON.
+        upload = request.method == "POST" and request.url.path == admin_docs.UPLOAD_PATH
+        max_bytes = admin_docs.MAX_UPLOAD_BYTES if upload else settings.max_body_bytes
         if length is not None:
             if not length.isdigit():
                 return JSONResponse({"detail": "Content-Length 无效。"}, status.HTTP_400_BAD_REQUEST)
-            if int(length) > settings.max_body_bytes:
+            if int(length) > max_bytes:
                 return JSONResponse(
-                    {"detail": f"请求体过大（上限 {settings.max_body_bytes} 字节）。"},
+                    {"detail": f"请求体过大（上限 {max_bytes} 字节）。"},
                     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                 )
         has_body = (length is not None and length != "0") or "transfer-encoding" in request.headers
-        if request.method == "POST" and request.url.path.startswith("/api/") and has_body:
+        if request.method == "POST" and request.url.path.startswith("/api/") and has_body and not upload:
             content_type = request.headers.get("content-type", "")
             if content_type.split(";")[0].strip().lower() != "application/json":
                 return JSONResponse(
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(admin.router)
+    app.include_router(admin_docs.router)
     app.include_router(pages.router)
     try:
         from api.routes import wechat

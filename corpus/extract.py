@@ -41,6 +41,8 @@ SUFFIX_FORMATS = {
     ".pdf": FORMAT_PDF,
 }
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # Chinese government text files are UTF-8 or GBK
+# A document id becomes part of clause ids and URLs: letters (any script), digits, "-", "_", ".".
+DOC_ID_PATTERN = re.compile(r"^[^\W_][\w.-]{0,79}$")
 
 # --- HTML ------------------------------------------------------------------------------------------
 _HTML_DROP_TAGS = (
@@ -94,6 +96,12 @@ def format_of(filename: str) -> str:
         supported = ", ".join(sorted(SUFFIX_FORMATS))
         raise ExtractionError(f"unsupported file type {suffix or '(none)'!r} for {filename}; use {supported}")
     return SUFFIX_FORMATS[suffix]
+
+
+def doc_id_for(filename: str) -> str | None:
+    """Return the default document id of a source file (its name without suffix), None if unusable."""
+    stem = Path(filename.replace("\\", "/").rsplit("/", 1)[-1]).stem
+    return stem if DOC_ID_PATTERN.match(stem) else None
 
 
 def extract_bytes(data: bytes, filename: str) -> ExtractedText:

@@ -22,6 +22,12 @@ BM25_ARRAYS_FILE = "bm25.npz"
 BM25_META_FILE = "bm25.json"
 BM25_FORMAT_VERSION = 1
 
+# Queries whose terms have fewer postings than this are scored exhaustively (it is already cheap);
+# above it, top_k first tries to prove the answer from the documents of the rarer terms alone.
+PRUNE_MIN_POSTINGS = 100_000
+# Slack for float32 rounding when comparing a k-th score against an upper bound.
+_BOUND_SLACK = 1e-5
+
 DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
@@ -39,6 +45,19 @@ def okapi_idf(document_frequency: np.ndarray, n_docs: int, epsilon: float) -> np
         floor = epsilon * float(idf.mean())
         idf[idf < 0] = floor
     return idf
+
+
+def _best(candidates: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the k best (candidate, score) pairs, best first, ties by candidate index."""
+    if k <= 0 or candidates.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    if candidates.size > k:
+        best = np.argpartition(scores, candidates.size - k)[candidates.size - k :]
+        # Keep everything tied with the k-th score so the tie-break below sees all of them.
+        keep = scores >= scores[best].min()
+        candidates, scores = candidates[keep], scores[keep]
+    order = np.lexsort((candidates, -scores))[:k]
+    return candidates[order].astype(np.int64), scores[order]
 
 
 class BM25Index:
@@ -61,10 +80,17 @@ class BM25Index:
             )
         self.vocabulary = vocabulary
         self.weights = weights
+        self.weights.sort_indices()  # top_k binary-searches the documents of a term
         self.doc_lengths = doc_lengths
         self.k1 = k1
         self.b = b
         self.epsilon = epsilon
+        # The largest weight of each term: an upper bound on what it adds to any document's score.
+        lengths = np.diff(weights.indptr)
+        self.max_weight = np.zeros(len(vocabulary), dtype=np.float64)
+        if weights.nnz:
+            present = lengths > 0
+            self.max_weight[present] = np.maximum.reduceat(weights.data, weights.indptr[:-1][present])
 
     @classmethod
     def build(
@@ -149,24 +175,70 @@ class BM25Index:
         Only documents with a non-zero score (in practice: containing a query term) are returned,
         so possibly fewer than k; `mask`, a boolean array over documents, restricts the candidates
         to its True entries. Ties are broken by document index so results are deterministic.
+        The result is always that of scoring every document; for queries with common terms it is
+        usually found without doing so (see `_top_k_pruned`).
         """
-        if mask is not None and mask.shape != (self.n_docs,):
-            raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_docs},)")
-        scores = self.scores(query_tokens)
+        if mask is not None:
+            if mask.shape != (self.n_docs,):
+                raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_docs},)")
+            mask = mask.astype(bool, copy=False)
+        tokens = list(query_tokens)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        terms = self._query_terms(tokens)
+        postings = int(sum(self.weights.indptr[t + 1] - self.weights.indptr[t] for t, _ in terms))
+        if postings >= PRUNE_MIN_POSTINGS:
+            pruned = self._top_k_pruned(terms, k, mask)
+            if pruned is not None:
+                return pruned
+        scores = self.scores(tokens)
         candidates_mask = scores != 0
         if mask is not None:
-            candidates_mask &= mask.astype(bool, copy=False)
+            candidates_mask &= mask
         candidates = np.flatnonzero(candidates_mask)
-        if k <= 0 or candidates.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        candidate_scores = scores[candidates]
-        if candidates.size > k:
-            best = np.argpartition(candidate_scores, candidates.size - k)[candidates.size - k :]
-            # Keep everything tied with the k-th score so the tie-break below sees all of them.
-            keep = candidate_scores >= candidate_scores[best].min()
-            candidates, candidate_scores = candidates[keep], candidate_scores[keep]
-        order = np.lexsort((candidates, -candidate_scores))[:k]
-        return candidates[order].astype(np.int64), candidate_scores[order]
+        return _best(candidates, scores[candidates], k)
+
+    def _top_k_pruned(
+        self, terms: list[tuple[int, int]], k: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """MaxScore-style top k: score only the documents of the rarest terms, if that is provably enough.
+
+        With the terms ordered rarest first, the documents that contain none of the first `split`
+        terms score at most the sum of the other terms' maximum weights. Once the k-th best full
+        score among the documents of the first `split` terms beats that bound, no other document
+        can enter the top k. Returns None when no split proves it (the caller scores everything).
+        """
+        indptr, indices, data = self.weights.indptr, self.weights.indices, self.weights.data
+        if any(self.max_weight[t] <= 0 for t, _ in terms):
+            return None  # a floored idf below zero breaks the bound; rare, tiny corpora only
+        by_rarity = sorted(terms, key=lambda tc: (indptr[tc[0] + 1] - indptr[tc[0]], tc[0]))
+        bounds = [count * self.max_weight[term] for term, count in by_rarity]
+        budget = self.n_docs // 4  # past this many candidates, exhaustive scoring is as cheap
+        for split in range(1, len(by_rarity)):
+            rest_bound = float(sum(bounds[split:]))
+            parts = [indices[indptr[t] : indptr[t + 1]] for t, _ in by_rarity[:split]]
+            if sum(len(p) for p in parts) > budget:
+                return None
+            candidates = np.unique(np.concatenate(parts))
+            if mask is not None:
+                candidates = candidates[mask[candidates]]
+            if candidates.size < k:
+                continue
+            # Full scores of the candidates, adding terms in the same order as `scores()` so the
+            # float32 sums are bit-identical to exhaustive scoring.
+            candidate_scores = np.zeros(candidates.size, dtype=np.float32)
+            for term, count in terms:
+                column = indices[indptr[term] : indptr[term + 1]]
+                position = np.searchsorted(column, candidates)
+                position[position == column.size] = 0
+                present = column[position] == candidates
+                weight = data[indptr[term] + position[present]]
+                candidate_scores[present] += weight if count == 1 else count * weight
+            kth = np.partition(candidate_scores, candidates.size - k)[candidates.size - k]
+            if kth > rest_bound * (1 + _BOUND_SLACK) + _BOUND_SLACK:
+                nonzero = candidate_scores != 0
+                return _best(candidates[nonzero], candidate_scores[nonzero], k)
+        return None
 
     def save(self, directory: Path) -> list[Path]:
         """Write `bm25.npz` (weight matrix, document lengths) and `bm25.json` (vocabulary, params)."""

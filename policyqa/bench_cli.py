@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from policyqa.bench import DEFAULT_SIZES, ROOT, BenchOptions, run_bench
+from policyqa.bench import DEFAULT_SIZES, FETCH, REF_QUERIES, ROOT, BenchOptions, run_bench
 
 MB = 1024 * 1024
 RETRIEVERS = ("bm25", "vector", "hybrid")
@@ -71,7 +71,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Synthetic clauses recombine {results['sentences']} real sentences of the bundled corpus. Vectors: "
         f"{results['vectors']}; query encoding is excluded. Latencies over {results['queries']} queries "
-        f"(the eval set's questions), {50} candidates per retriever, hybrid = both + RRF. BM25 scores equal "
+        f"(reference: {min(results['queries'], REF_QUERIES)}) "
+        f"(the eval set's questions), {FETCH} candidates per retriever, hybrid = both + RRF. BM25 scores equal "
         f"rank_bm25's (np.allclose): {matches or 'not checked'}. Machine: {results['machine']['cpus']} CPUs.",
         "",
     ]

@@ -163,7 +163,8 @@ class Engine:
 
         match = self.places.find(resolved)
         regions = match.covered or (previous.regions if previous and parse_reference(resolved) else ())
-        if parse_reference(resolved) is not None:
+        reference = parse_reference(resolved)
+        if reference is not None:
             default_doc = previous.doc_id if previous else None
             found = resolve_reference(
                 resolved, self.clauses, list(self.documents.values()), self.places, default_doc
@@ -171,9 +172,10 @@ class Engine:
             if found:
                 hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:top_k])
                 return Answer(STATUS_FOUND, question, hits, tuple(regions), "", (), resolved, live)
-            # A reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
-            message = "没有找到您引用的文件或条款，请核对文件名称、发文字号和条款编号。"
-            return self._not_found(question, resolved, tuple(regions), live, message)
+            if reference.explicit:
+                # A reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
+                message = "没有找到您引用的文件或条款，请核对文件名称、发文字号和条款编号。"
+                return self._not_found(question, resolved, tuple(regions), live, message)
         if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
             covered = "、".join(self._region_names())
             message = (

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corpus.models import Clause, DocumentMeta
+from corpus.models import KIND_PREAMBLE, Clause, DocumentMeta
 from rag.numbers import (
     NUMERAL,
     STYLE_ARABIC,
@@ -25,7 +25,8 @@ from rag.places import PlaceIndex
 
 # The target of a reference: 第(20)条 / 第17条 / 第二项 / 第（三）部分 / (44)项.
 _TARGET = re.compile(
-    rf"第\s*(\(?)\s*({NUMERAL})\s*(\)?)\s*(条|项|款|点|部分|章|节)|(\()\s*({NUMERAL})\s*(\))\s*(条|项|款|点)"
+    rf"第\s*(\(?)\s*({NUMERAL})\s*(\)?)\s*(条|项|款|点|部分|章|节)"
+    rf"|(\()\s*({NUMERAL})\s*(\))\s*(条|项|款|点|$|的|是|讲|说|呢)"
 )
 # Section qualifiers written before the target: (四) / 四、 / 第四部分.
 _SECTION = re.compile(rf"\(({NUMERAL})\)|(?<![0-9])({NUMERAL})、")
@@ -42,6 +43,8 @@ class ClauseReference:
     any_style: bool  # "第17条" without brackets: any arabic style matches
     sections: tuple[NumberKey, ...]
     doc_number: str | None
+    prefix: str = ""  # the words before the target, which may name its section ("实施保障(二)")
+    explicit: bool = True  # "第(20)条" or a 发文字号; a bare "(82)" counts only after a document's name
 
 
 def _fold(text: str) -> str:
@@ -83,7 +86,11 @@ def parse_reference(question: str) -> ClauseReference | None:
                 sections.append(NumberKey(STYLE_PAREN_CN if is_cn else STYLE_PAREN_ARABIC, sec_value))
             else:
                 sections.append(NumberKey(STYLE_CN if is_cn else STYLE_ARABIC, sec_value))
-    return ClauseReference(target, any_style, tuple(sections), doc_number.group(0) if doc_number else None)
+    prefix = text[: target_match.start()] if target_match else ""
+    explicit = doc_number is not None or (target_match is not None and target_match.group(2) is not None)
+    return ClauseReference(
+        target, any_style, tuple(sections), doc_number.group(0) if doc_number else None, prefix, explicit
+    )
 
 
 def _doc_scores(question: str, documents: Sequence[DocumentMeta], places: PlaceIndex) -> dict[str, float]:
@@ -139,13 +146,17 @@ def resolve_reference(
         if not docs:
             return []
         if ref.target is None:
-            return [c for c in clauses if c.doc_id == docs[0].id][:3]
+            # The document itself: its 通知 or opening text first.
+            own = [c for c in clauses if c.doc_id == docs[0].id]
+            return sorted(own, key=lambda c: c.kind != KIND_PREAMBLE)[:3]
         candidate_docs = [docs[0].id]
     else:
         scores = _doc_scores(question, documents, places)
         best = max(scores.values(), default=0.0)
         if best > 0:
             candidate_docs = [d for d, s in scores.items() if s == best]
+        elif not ref.explicit:
+            return []
         elif default_doc:
             candidate_docs = [default_doc]
         else:
@@ -157,6 +168,7 @@ def resolve_reference(
         heading_keys = [heading_number(h) for h in clause.path]
         if all(sec in heading_keys for sec in ref.sections):
             found.append(clause)
+    found = _in_named_section(found, ref.prefix)
     # A bare "第17条" may match several list levels; the longest list wins (the document's item sequence).
     if ref.any_style and len(found) > 1:
         by_style: dict[str, list[Clause]] = {}
@@ -167,4 +179,21 @@ def resolve_reference(
         order = (STYLE_ARTICLE, STYLE_PAREN_ARABIC, STYLE_ARABIC)
         found = [c for style in order for c in by_style.get(style, [])]
     found.sort(key=lambda c: candidate_docs.index(c.doc_id))
+    return found
+
+
+_SECTION_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _in_named_section(found: list[Clause], prefix: str) -> list[Clause]:
+    """Keep the clauses under a heading named in `prefix` ("组织实施(二)"), when some heading matches."""
+    for doc_word in (*DOC_TYPE_WORDS, "三年", "文件"):
+        prefix = prefix.replace(doc_word, " ")
+    words = _SECTION_WORD.findall(prefix)
+    for word in sorted(words, key=len, reverse=True):
+        for size in range(len(word), 1, -1):
+            parts = {word[i : i + size] for i in range(len(word) - size + 1)}
+            named = [c for c in found if any(p in _fold("".join(c.path)) for p in parts)]
+            if named:
+                return named
     return found

@@ -94,7 +94,7 @@ def build_index(index_dir: Path) -> None:
 def start_server(
     index_dir: Path, port: int, extra_env: dict[str, str] | None = None, log_path: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `uvicorn api.main:create_app` on 127.0.0.1:`port` over `index_dir`; wait until /health answers."""
+    """Start `uvicorn api.main:create_app` over `index_dir`; return once /health answers."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -317,9 +317,8 @@ def render(summary: dict) -> str:
     ]
     for kind, row in summary["kinds"].items():
         statuses = " ".join(f"{code}x{n}" for code, n in row["statuses"].items())
-        lines.append(
-            f"{kind:<16}{row['count']:>8}{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}{row['max_ms']:>10.1f}  {statuses}"
-        )
+        latencies = f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}{row['max_ms']:>10.1f}"
+        lines.append(f"{kind:<16}{row['count']:>8}{latencies}  {statuses}")
     lines.append(
         f"server RSS: {summary['rss_start_mb']} MB after warm-up -> {summary['rss_end_mb']} MB at end "
         f"(peak {summary['rss_peak_mb']} MB, growth {summary['rss_growth_mb']} MB, bound "

@@ -92,9 +92,25 @@ def test_clause_references_resolve_by_lookup(
     assert start in top.clause.text
 
 
-def test_section_qualified_reference(engine: Engine) -> None:
-    top = engine.ask("大渡口规划重点任务(四)第2条").hits[0]
-    assert top.clause.doc_id == "dadukou-plan" and "发展普惠托育服务体系" in top.clause.text
+@pytest.mark.parametrize(
+    ("reference", "start"),
+    [
+        ("大渡口规划重点任务(四)第2条", "2. 发展普惠托育服务体系"),
+        ("大渡口规划重点任务（二）第4条", "4．预防和遏制儿童暴力伤害"),
+        ("广西实施方案 实施保障(二)", "(二)完善要素保障"),
+        ("大渡口规划组织实施（四）", "（四）加大经费支持"),
+        ("长宁行动计划(82)", "(82)区政府履行建设主体责任"),
+    ],
+)
+def test_section_qualified_reference(engine: Engine, reference: str, start: str) -> None:
+    answer = engine.ask(reference)
+    assert len(answer.hits) == 1 and answer.hits[0].retrievers == ("lookup",)
+    assert answer.hits[0].clause.text.strip().startswith(start)
+
+
+def test_bare_bracket_number_without_a_document_is_not_a_reference(engine: Engine) -> None:
+    answer = engine.ask("托育(3)个")
+    assert answer.hits and "lookup" not in answer.hits[0].retrievers
 
 
 def test_doc_number_resolves_to_the_document(engine: Engine) -> None:
