@@ -167,7 +167,8 @@ def html_to_text(data: bytes | str) -> str:
     if metadata is not None:
         metadata.extract()
     content = _content_container(body)
-    heading = _title_outside(content, body) or page_title
+    # The page <title> stands in for the heading only when the page prints none of its own.
+    heading = _title_outside(content, body) or ("" if content.find(["h1", "h2", "h3"]) else page_title)
     lines = [*metadata_lines]
     if heading and compact(heading) not in compact(content.get_text()[:400]):
         lines += ["", heading]
@@ -382,11 +383,15 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     kept: list[list[str]] = []
     for page in pages:
         out = []
+        dropped: set[str] = set()
         for position, line in enumerate(page):
             at_edge = position < _EDGE_LINES or position >= len(page) - _EDGE_LINES
             if _PAGE_NUMBER.match(line) and at_edge:
                 continue
-            if at_edge and _running_key(line) in running:
+            key = _running_key(line)
+            # Once per page: a title printed under a running header of the same words is kept.
+            if at_edge and key in running and key not in dropped:
+                dropped.add(key)
                 continue
             out.append(line)
         kept.append(out)

@@ -14,7 +14,10 @@ _LEADING_NUMBER = re.compile(
 
 def format_citation(clause: Clause, doc: DocumentMeta) -> str:
     """Return e.g. 《重庆市渝中区…行动计划(2024-2026年)》(渝中府办〔2024〕7号) 四、(三) 7. (17)."""
-    head = f"《{doc.title}》" + (f"({doc.doc_number})" if doc.doc_number else "")
+    title = (
+        doc.title if doc.title.startswith("《") else f"《{doc.title}》"
+    )  # 《…》政策解读 keeps its own marks
+    head = title + (f"({doc.doc_number})" if doc.doc_number else "")
     numbers = [_leading_number(h) for h in clause.path]
     location = " ".join(n for n in numbers if n)
     if clause.number and not (numbers and numbers[-1] == clause.number):

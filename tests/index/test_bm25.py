@@ -136,3 +136,38 @@ def test_build_is_deterministic(corpus_tokens):
 def test_scores_equal_bm25okapi_on_parsed_clauses(parsed_documents, tokenizer):
     token_lists = [tokenizer(indexed_text(c)) for d in parsed_documents for c in d.clauses]
     compare_with_rank_bm25(token_lists, QUERIES, tokenizer)
+
+
+def _exhaustive_top_k(index: BM25Index, query_tokens, k, mask=None):
+    scores = index.scores(query_tokens)
+    keep = scores != 0 if mask is None else (scores != 0) & mask
+    candidates = np.flatnonzero(keep)
+    order = np.lexsort((candidates, -scores[candidates]))[:k]
+    return candidates[order], scores[candidates][order]
+
+
+def test_pruned_top_k_equals_exhaustive_scoring(corpus_tokens, paragraph_clauses, monkeypatch):
+    import index.bm25 as bm25_module
+
+    monkeypatch.setattr(bm25_module, "PRUNE_MIN_POSTINGS", 0)  # prune even on this small corpus
+    index = BM25Index.build(corpus_tokens)
+    proved = []
+    original = BM25Index._top_k_pruned
+
+    def spy(self, terms, k, mask):
+        result = original(self, terms, k, mask)
+        proved.append(result is not None)
+        return result
+
+    monkeypatch.setattr(BM25Index, "_top_k_pruned", spy)
+    # Queries made of a rare and a common part, the shape pruning is for, plus clause lines themselves.
+    queries = [[*tokens[:3], "儿童", "建设", "发展"] for tokens in corpus_tokens[::9] if tokens]
+    masks = [None, np.array([c.doc_id != "dadukou-plan" for c in paragraph_clauses])]
+    for query in queries:
+        for mask in masks:
+            for k in (1, 5, 20):
+                got_ids, got_scores = index.top_k(query, k, mask=mask)
+                want_ids, want_scores = _exhaustive_top_k(index, query, k, mask)
+                assert np.array_equal(got_ids, want_ids), query
+                assert np.array_equal(got_scores, want_scores), query
+    assert sum(proved) > len(proved) // 4  # the pruned path really answered many of them
