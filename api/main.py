@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if int(length) > max_bytes:
                 return JSONResponse(
                     {"detail": f"请求体过大（上限 {max_bytes} 字节）。"},
-                    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                    status.HTTP_413_CONTENT_TOO_LARGE,
                 )
         has_body = (length is not None and length != "0") or "transfer-encoding" in request.headers
         if request.method == "POST" and request.url.path.startswith("/api/") and has_body and not upload:

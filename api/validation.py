@@ -15,10 +15,10 @@ def clean_question(text: str, max_chars: int, field: str = "问题") -> str:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{field}包含无法识别的控制字符，请删除后重试。")
     stripped = text.strip()
     if not stripped:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{field}不能为空，请输入您想了解的内容。")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}不能为空，请输入您想了解的内容。")
     if len(stripped) > max_chars:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"{field}太长了（{len(stripped)}字），请控制在{max_chars}字以内。",
         )
     return stripped

@@ -188,7 +188,7 @@ class BM25Index:
         terms = self._query_terms(tokens)
         postings = int(sum(self.weights.indptr[t + 1] - self.weights.indptr[t] for t, _ in terms))
         if postings >= PRUNE_MIN_POSTINGS:
-            pruned = self._top_k_pruned(terms, k, mask)
+            pruned = self._top_k_pruned(terms, k, mask, work_budget=postings // 4)
             if pruned is not None:
                 return pruned
         scores = self.scores(tokens)
@@ -199,25 +199,28 @@ class BM25Index:
         return _best(candidates, scores[candidates], k)
 
     def _top_k_pruned(
-        self, terms: list[tuple[int, int]], k: int, mask: np.ndarray | None
+        self, terms: list[tuple[int, int]], k: int, mask: np.ndarray | None, work_budget: int
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """MaxScore-style top k: score only the documents of the rarest terms, if that is provably enough.
 
         With the terms ordered rarest first, the documents that contain none of the first `split`
         terms score at most the sum of the other terms' maximum weights. Once the k-th best full
         score among the documents of the first `split` terms beats that bound, no other document
-        can enter the top k. Returns None when no split proves it (the caller scores everything).
+        can enter the top k. Returns None when no split proves it within `work_budget` (in postings
+        touched, a fraction of what exhaustive scoring costs); the caller then scores everything.
         """
         indptr, indices, data = self.weights.indptr, self.weights.indices, self.weights.data
         if any(self.max_weight[t] <= 0 for t, _ in terms):
             return None  # a floored idf below zero breaks the bound; rare, tiny corpora only
         by_rarity = sorted(terms, key=lambda tc: (indptr[tc[0] + 1] - indptr[tc[0]], tc[0]))
         bounds = [count * self.max_weight[term] for term, count in by_rarity]
-        budget = self.n_docs // 4  # past this many candidates, exhaustive scoring is as cheap
+        spent = 0
         for split in range(1, len(by_rarity)):
             rest_bound = float(sum(bounds[split:]))
             parts = [indices[indptr[t] : indptr[t + 1]] for t, _ in by_rarity[:split]]
-            if sum(len(p) for p in parts) > budget:
+            # Gathering the candidates, then one binary search per candidate and query term.
+            spent += sum(len(p) for p in parts) * (1 + 4 * len(terms))
+            if spent > work_budget:
                 return None
             candidates = np.unique(np.concatenate(parts))
             if mask is not None:

@@ -307,25 +307,25 @@ def _apply(
 
     tokenizer = ChineseTokenizer.from_settings({**state.tokenizer.settings(), "extra_terms": harvest_terms(metas)})
     texts = [indexed_text(c) for c in clauses]
-    if state.tokens is None or _core_settings(tokenizer) != _core_settings(state.tokenizer):
-        # No stored tokens (an index made by `build_index`) or a new tokenizer version: cut everything once.
-        old_tokens: list[list[str] | None] = [None] * len(keep)
-    else:
-        old_tokens = [state.tokens[i] for i in keep]
+    # Stored tokens by clause id: a clause id is derived from the document id, number, section path
+    # and text, so the same id means the same indexed text (also across a replaced document).
+    stored: dict[str, list[str]] = {}
+    if state.tokens is not None and _core_settings(tokenizer) == _core_settings(state.tokenizer):
         changed = _changed_terms(state.tokenizer, tokenizer)
-        if changed:
-            for position, text in enumerate(texts[: len(keep)]):
-                normalized = normalize_text(text)
-                if any(term in normalized for term in changed):
-                    old_tokens[position] = None
+        for clause, clause_tokens in zip(state.clauses, state.tokens, strict=True):
+            text = normalize_text(indexed_text(clause))
+            if not any(term in text for term in changed):
+                stored[clause.id] = clause_tokens
+    # Otherwise (no stored tokens: an index made by `build_index`, or a new tokenizer version)
+    # everything is cut once.
     tokens: list[list[str]] = []
     tokenized = 0
-    for text, stored in zip(texts, [*old_tokens, *([None] * len(new_clauses))], strict=True):
-        if stored is None:
+    for clause, text in zip(clauses, texts, strict=True):
+        if clause.id in stored:
+            tokens.append(stored[clause.id])
+        else:
             tokens.append(tokenizer(text))
             tokenized += 1
-        else:
-            tokens.append(stored)
 
     dense = state.dense
     embedded = 0
@@ -381,7 +381,12 @@ def _relink(metas: Sequence[DocumentMeta], removed: set[str]) -> list[DocumentMe
         status = meta.status
         if meta.superseded_by and superseded_by is None and meta.superseded_by in removed:
             status = STATUS_IN_FORCE
-        cleaned.append(replace(meta, relations=relations, superseded_by=superseded_by, status=status))
+        evidence = dict(meta.evidence)
+        if not relations:
+            evidence.pop("relations", None)
+        cleaned.append(
+            replace(meta, relations=relations, superseded_by=superseded_by, status=status, evidence=evidence)
+        )
     return resolve_relations(cleaned)
 
 

@@ -233,10 +233,10 @@ def measure_ours(
     tokenizer = pool.tokenizer
 
     def bm25_query(i: int) -> list[int]:
-        return bm25.top_k(tokenizer(texts[i]), FETCH)[0].tolist()  # type: ignore[no-any-return]
+        return bm25.top_k(tokenizer(texts[i]), FETCH)[0].tolist()
 
     def vector_query(i: int) -> list[int]:
-        return dense.search(qvecs[i], FETCH)[0].tolist()  # type: ignore[no-any-return]
+        return dense.search(qvecs[i], FETCH)[0].tolist()
 
     def hybrid_query(i: int) -> Any:
         fused = reciprocal_rank_fusion({"bm25": bm25_query(i), "vector": vector_query(i)})
@@ -289,7 +289,7 @@ def measure_reference(
         return np.argsort(scores)[::-1][:FETCH].tolist()  # as BM25Retriever / get_top_n: a full sort
 
     def vector_query(i: int) -> list[int]:
-        return flat.search(qvecs[i : i + 1], FETCH)[1][0].tolist()  # type: ignore[no-any-return]
+        return flat.search(qvecs[i : i + 1], FETCH)[1][0].tolist()
 
     def hybrid_query(i: int) -> Any:
         return reciprocal_rank_fusion({"bm25": bm25_query(i), "vector": vector_query(i)})[:TOP_K]
@@ -370,7 +370,7 @@ def faiss_variants(dim: int, n: int) -> dict[str, Callable[[], Any]]:
         return index
 
     def hnsw_sq8() -> Any:
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, ip)
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, ip)  # type: ignore[arg-type]
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
         return index
@@ -414,7 +414,11 @@ def run_index_types(
         build_s, _ = timed(build)
         found = index.search(qvecs, TOP_K)[1]
         recall = float(np.mean([len(set(f) & set(t)) / TOP_K for f, t in zip(found, truth, strict=True)]))
-        latency = _latencies(lambda i, index=index: index.search(qvecs[i : i + 1], FETCH), len(qvecs))
+
+        def query(i: int, index: Any = index) -> Any:
+            return index.search(qvecs[i : i + 1], FETCH)
+
+        latency = _latencies(query, len(qvecs))
         size = len(faiss.serialize_index(index))
         rows.append(
             {"index": name, "build_s": build_s, "disk_bytes": size, "recall_at_10": recall, **latency}

@@ -44,7 +44,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the `report` subcommand to the `policyqa` parser."""
-    p = sub.add_parser("report", help="query log: most frequent unanswered questions, counts per status/channel")
+    p = sub.add_parser(
+        "report", help="query log: most frequent unanswered questions, counts per status/channel"
+    )
     p.add_argument("--log", type=Path, help="query log file (default $POLICYQA_QUERY_LOG)")
     p.add_argument("--top", type=int, default=DEFAULT_TOP, help="how many unanswered questions to list")
     p.add_argument("--json", action="store_true")

@@ -139,6 +139,14 @@ class PlaceIndex:
             docs |= self.place_to_docs.get(place, set())
         return docs
 
+    def without(self, text: str, places: Iterable[str]) -> str:
+        """Return `text` with every spoken form of `places` removed."""
+        wanted = set(places)
+        for alias in sorted(self.alias_to_place, key=len, reverse=True):
+            if self.alias_to_place[alias] in wanted:
+                text = text.replace(alias, " ")
+        return " ".join(text.split())
+
     def find(self, text: str) -> PlaceMatch:
         """Return the covered and uncovered places named in `text`."""
         covered: list[str] = []

@@ -6,6 +6,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,7 +64,7 @@ def test_admin_endpoints_closed_when_no_key_configured(engine: Engine) -> None:
         {"X-Admin-Key": "密钥".encode()},  # non-ASCII must be a 401, not a 500
     ],
 )
-def test_wrong_or_missing_key_is_401(admin_client: TestClient, headers: dict[str, str | bytes]) -> None:
+def test_wrong_or_missing_key_is_401(admin_client: TestClient, headers: Any) -> None:
     response = admin_client.post(RELOAD, headers=headers)
     assert response.status_code == 401
     assert "管理密钥" in response.json()["detail"] and ADMIN_KEY not in response.text
@@ -157,7 +158,10 @@ def test_cors_only_for_configured_origins(engine: Engine) -> None:
     allowed = "https://policy.example.cn"
     settings = Settings(POLICYQA_RATE_LIMIT=1, POLICYQA_CORS_ORIGINS=[allowed])
     with TestClient(create_app(settings=settings, engine=engine)) as client:
-        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        }
         ok = client.options("/api/v1/ask", headers={"Origin": allowed, **preflight})
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == allowed
         refused = client.options("/api/v1/ask", headers={"Origin": "https://evil.example", **preflight})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib.util
 import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.querylog import QueryLog, log_query, question_key, summarize
-from policyqa.cli import main as cli_main
+from policyqa import report_cli
 from policyqa.config import Settings
 from rag.engine import Engine
 
@@ -49,13 +52,19 @@ def test_ask_route_logs_each_answer(engine: Engine, tmp_path: Path) -> None:
             headers={"Sec-Fetch-Site": "same-origin"},
         ).json()
         client.post("/api/v1/ask", json={"question": "北京市的托育补贴标准"})
-        assert client.post("/api/v1/ask", json={"question": "   "}).status_code == 422  # not an answer: not logged
+        assert (
+            client.post("/api/v1/ask", json={"question": "   "}).status_code == 422
+        )  # not an answer: not logged
         rows = _rows(log_path)  # readable while the server runs (WAL)
     assert [(r["channel"], r["status"]) for r in rows] == [("web", "found"), ("api", "not_found")]
     assert rows[0]["question"] == "长宁区宝宝屋建设" and rows[0]["top_clause_id"] == found["hits"][0]["id"]
     assert rows[1]["top_clause_id"] is None
     assert all(isinstance(r["latency_ms"], float) and r["latency_ms"] > 0 for r in rows)
-    assert rows[0]["session_hash"] and rows[0]["session_hash"] != session and len(str(rows[0]["session_hash"])) == 32
+    assert (
+        rows[0]["session_hash"]
+        and rows[0]["session_hash"] != session
+        and len(str(rows[0]["session_hash"])) == 32
+    )
     assert session.encode() not in _raw_bytes(log_path)
 
 
@@ -72,14 +81,20 @@ def test_log_query_for_wechat_hashes_the_openid(engine: Engine, tmp_path: Path) 
     app.state.query_log = QueryLog(log_path)
     openid = "oWx_raw-openid-1234567890abcdef"
     answer = engine.ask("普惠托育服务")
-    log_query(app, channel="wechat", question="普惠托育服务", answer=answer, latency_ms=12.5, follower_id=openid)
-    log_query(app, channel="wechat", question="出错的问题", answer=None, latency_ms=4000.0, follower_id=openid)
+    log_query(
+        app, channel="wechat", question="普惠托育服务", answer=answer, latency_ms=12.5, follower_id=openid
+    )
+    log_query(
+        app, channel="wechat", question="出错的问题", answer=None, latency_ms=4000.0, follower_id=openid
+    )
     rows = _rows(log_path)
     assert [r["status"] for r in rows] == [answer.status, "error"]
     assert rows[0]["session_hash"] == rows[1]["session_hash"] == app.state.query_log.hash_id(openid)
     assert openid.encode() not in _raw_bytes(log_path)
     with pytest.raises(ValueError):
-        app.state.query_log.record(channel="sms", question="x", status="found", top_clause_id=None, latency_ms=1)
+        app.state.query_log.record(
+            channel="sms", question="x", status="found", top_clause_id=None, latency_ms=1
+        )
     app.state.query_log.close()
     log_query(app, channel="web", question="关闭后", answer=answer, latency_ms=1.0)  # dropped, no crash
     # The salt lives in the log, so hashes stay comparable across restarts; another log hashes differently.
@@ -118,6 +133,14 @@ def test_summary_groups_unanswered_questions(tmp_path: Path) -> None:
     assert question_key("北京市的托育补贴标准？") == question_key("  北京市的托育补贴标准。")
 
 
+def cli_main(argv: list[str]) -> int:
+    # A parser of our own: policyqa.cli.main registers extension commands again on every call.
+    parser = argparse.ArgumentParser(prog="policyqa")
+    report_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
 def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log_path = tmp_path / "q.sqlite"
     _filled_log(log_path)
@@ -132,13 +155,27 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "no query log" in capsys.readouterr().err
 
 
+def test_report_is_a_policyqa_subcommand(tmp_path: Path) -> None:
+    _filled_log(tmp_path / "q.sqlite")
+    done = subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", "report", "--log", str(tmp_path / "q.sqlite"), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["by_status"] == {"not_found": 4, "found": 2}
+
+
 # --- kill -9 under load ----------------------------------------------------------------------------
 
 
-def _soak_module():  # type: ignore[no-untyped-def]
+def _soak_module():
     spec = importlib.util.spec_from_file_location("policyqa_soak", ROOT / "scripts" / "soak.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
     spec.loader.exec_module(module)
     return module
 
@@ -172,7 +209,10 @@ def test_nothing_answered_is_lost_when_the_server_is_killed(built_index: Path, t
     log_path = tmp_path / "queries.sqlite"
     port = soak.free_port()
     server = soak.start_server(
-        built_index, port, {"POLICYQA_QUERY_LOG": str(log_path), "POLICYQA_RATE_LIMIT": "0"}, tmp_path / "server.log"
+        built_index,
+        port,
+        {"POLICYQA_QUERY_LOG": str(log_path), "POLICYQA_RATE_LIMIT": "0"},
+        tmp_path / "server.log",
     )
     try:
         answered = asyncio.run(_load_then_kill(f"http://127.0.0.1:{port}", server.pid, kill_after=60))

@@ -59,7 +59,10 @@ def test_429_with_retry_after_and_chinese_message(engine: Engine) -> None:
         # Pages, health and the WeChat endpoint are not limited (WeChat's servers share a few IPs).
         assert client.get("/health").status_code == 200
         assert client.get("/").status_code == 200
-        assert client.get("/wechat", params={"signature": "x", "timestamp": "1", "nonce": "1"}).status_code != 429
+        assert (
+            client.get("/wechat", params={"signature": "x", "timestamp": "1", "nonce": "1"}).status_code
+            != 429
+        )
 
 
 def test_zero_disables_the_limit(engine: Engine) -> None:

@@ -13,18 +13,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
 WECHAT_TOKEN = "scale-test-token"
 
 
-def wechat_app():  # type: ignore[no-untyped-def]
+def wechat_app() -> FastAPI:
     """Uvicorn factory: the real app, with WeChat retries de-duplicated in Redis.
 
     Stands for the one-line change the WeChat router needs (its `get_reply_store` returning a
@@ -49,7 +52,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: callable, what: str, process: subprocess.Popen[bytes]) -> None:  # type: ignore[valid-type]
+def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -62,6 +65,10 @@ def wait_until(check: callable, what: str, process: subprocess.Popen[bytes]) -> 
             pass
         time.sleep(0.2)
     pytest.fail(f"{what} did not come up within {START_TIMEOUT_S:.0f}s")
+
+
+def is_up(base_url: str) -> bool:
+    return httpx.get(base_url + "/health", timeout=2).status_code < 500
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -149,19 +156,20 @@ def workers(redis_url: str, built_index: Path) -> Iterator[tuple[str, str]]:
             processes.append(process)
             urls.append(f"http://127.0.0.1:{port}")
         for process, url in zip(processes, urls, strict=True):
-            wait_until(lambda url=url: httpx.get(url + "/health", timeout=2).status_code < 500, url, process)
+            wait_until(partial(is_up, url), url, process)
         yield urls[0], urls[1]
     finally:
         for process in processes:
             stop(process)
 
 
-def ask(base_url: str, question: str, session_id: str) -> dict:  # type: ignore[type-arg]
+def ask(base_url: str, question: str, session_id: str) -> dict[str, Any]:
     response = httpx.post(
         base_url + "/api/v1/ask", json={"question": question, "session_id": session_id}, timeout=30
     )
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    result: dict[str, Any] = response.json()
+    return result
 
 
 def test_follow_up_on_the_other_worker_keeps_its_context(workers: tuple[str, str]) -> None:
@@ -224,3 +232,34 @@ def test_wechat_retry_on_the_other_worker_gets_the_same_reply(workers: tuple[str
     other = wechat_post(worker_b, msg_id + "1", openid, "渝中区托育服务有什么政策")
     assert other.status_code == 200
     assert other.text != first.text  # a new MsgId is computed afresh (new CreateTime)
+
+
+def test_reply_in_progress_on_one_worker_is_awaited_by_the_other(redis_url: str) -> None:
+    from rag.redis_store import RedisReplyStore
+
+    first_worker, second_worker = RedisReplyStore.from_url(redis_url), RedisReplyStore.from_url(redis_url)
+    calls: list[str] = []
+
+    def compute(worker: str) -> str:
+        calls.append(worker)
+        time.sleep(0.5)
+        return f"<xml>reply computed by {worker}</xml>"
+
+    key = "msg:" + uuid.uuid4().hex
+    running = first_worker.submit(key, partial(compute, "first"))
+    time.sleep(0.1)  # the first worker holds the claim and is still computing
+    waiting = second_worker.submit(key, partial(compute, "second"))
+    assert waiting.result(timeout=10) == running.result(timeout=10) == "<xml>reply computed by first</xml>"
+    assert calls == ["first"]
+
+
+def test_conversation_state_round_trips_through_redis_with_expiry(redis_url: str) -> None:
+    from rag.redis_store import RedisStore, make_state_store
+
+    store = make_state_store(redis_url)
+    assert isinstance(store, RedisStore)
+    store.set("conv:round-trip", "渝中区 托育", ttl_seconds=1)
+    assert store.get("conv:round-trip") == "渝中区 托育"
+    time.sleep(2.1)
+    assert store.get("conv:round-trip") is None
+    assert not isinstance(make_state_store(None), RedisStore)
