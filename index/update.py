@@ -124,7 +124,9 @@ def add_documents(
     index_dir = Path(index_dir)
     ids = [d.meta.id for d in documents]
     if len(set(ids)) != len(ids):
-        raise UpdateError(f"the same document id is given twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+        raise UpdateError(
+            f"the same document id is given twice: {sorted({i for i in ids if ids.count(i) > 1})}"
+        )
     with _locked(index_dir):
         state = _read(index_dir, char_ngrams, embed_model, embedder)
         existing = {d.id: d for d in state.documents}
@@ -179,9 +181,7 @@ def remove_documents(index_dir: Path, doc_ids: Sequence[str]) -> UpdateReport:
             raise UpdateError(f"no document with id {', '.join(map(repr, unknown))} in {index_dir}")
         if len(set(doc_ids)) == len(known):
             raise UpdateError("removing every document would leave an empty index; delete the folder instead")
-        dependants = [
-            d.id for d in state.documents if d.superseded_by in doc_ids and d.id not in doc_ids
-        ]
+        dependants = [d.id for d in state.documents if d.superseded_by in doc_ids and d.id not in doc_ids]
         counts = _apply(state, index_dir, drop=set(doc_ids), add=[], embedder=None)
     return UpdateReport(
         index_dir.resolve(),
@@ -219,7 +219,9 @@ def set_status(
             raise UpdateError(f"no document with id {doc_id!r} in {index_dir}")
         if superseded_by is not None:
             if superseded_by not in metas:
-                raise UpdateError(f"the replacing document {superseded_by!r} is not in the index; add it first")
+                raise UpdateError(
+                    f"the replacing document {superseded_by!r} is not in the index; add it first"
+                )
             if superseded_by == doc_id:
                 raise UpdateError("a document cannot supersede itself")
             updated = replace(metas[doc_id], status=STATUS_REPEALED, superseded_by=superseded_by)
@@ -274,7 +276,9 @@ def _read(
     )  # fmt: skip
 
 
-def _read_tokens(index_dir: Path, manifest: dict[str, Any], clauses: Sequence[Clause]) -> list[list[str]] | None:
+def _read_tokens(
+    index_dir: Path, manifest: dict[str, Any], clauses: Sequence[Clause]
+) -> list[list[str]] | None:
     if TOKENS_FILE not in manifest["files"]:
         return None
     with (index_dir / TOKENS_FILE).open(encoding="utf-8") as handle:
@@ -305,7 +309,9 @@ def _apply(
     kept_metas = [m for m in state.documents if m.id not in drop and m.id not in added_ids]
     metas = _relink([*kept_metas, *(d.meta for d in add)], drop)
 
-    tokenizer = ChineseTokenizer.from_settings({**state.tokenizer.settings(), "extra_terms": harvest_terms(metas)})
+    tokenizer = ChineseTokenizer.from_settings(
+        {**state.tokenizer.settings(), "extra_terms": harvest_terms(metas)}
+    )
     texts = [indexed_text(c) for c in clauses]
     # Stored tokens by clause id: a clause id is derived from the document id, number, section path
     # and text, so the same id means the same indexed text (also across a replaced document).
@@ -416,7 +422,8 @@ def _load_model(name: str | None) -> Embedder:
     model, reason = load_embedder(name)
     if model is None:
         raise UpdateError(
-            "cannot add clauses to the vector index: " + embedder_unavailable_message(name, reason or "unknown")
+            "cannot add clauses to the vector index: "
+            + embedder_unavailable_message(name, reason or "unknown")
         )
     return model
 

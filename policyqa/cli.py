@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def _load_engine(index_dir: Path) -> Any:
 # ---------------------------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     """Parse the corpus folder and build the index folder."""
-    from corpus.load import load_corpus
+    from corpus.load import CorpusError, load_corpus
     from index.build import build_index
 
     settings = get_settings()
@@ -55,7 +56,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not corpus_dir.is_dir():
         sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
         return EXIT_FAILURE
-    documents = load_corpus(corpus_dir)
+    try:
+        documents = load_corpus(corpus_dir)
+    except CorpusError as exc:
+        sys.stderr.write(f"policyqa: cannot build, the index is unchanged: {exc}\n")
+        return EXIT_FAILURE
     if not documents:
         sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
         return EXIT_FAILURE
@@ -143,8 +148,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         build_args = argparse.Namespace(corpus=None, index=str(index_dir), embed_model=None, json=False)
         if cmd_build(build_args) != 0:
             return EXIT_FAILURE
-    import os
+    from index.store import IndexLoadError, load_index
 
+    try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
+        load_index(index_dir, load_vectors=False)
+    except IndexLoadError as exc:
+        sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+        return EXIT_FAILURE
     os.environ["POLICYQA_INDEX"] = str(index_dir)
     get_settings.cache_clear()
     uvicorn.run(
@@ -212,6 +222,8 @@ _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 def _register_extras() -> None:
     from importlib import import_module
 
+    if _EXTRA_COMMANDS:  # already registered in this process
+        return
     for module_name in ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "policyqa.bench_cli"):
         try:
             module = import_module(module_name)
