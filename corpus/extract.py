@@ -57,11 +57,13 @@ _HTML_CLUTTER = re.compile(
     re.IGNORECASE,
 )
 _HTML_BLOCK_TAGS = frozenset(
-    "address article blockquote body center dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 header "
-    "hr li main ol p pre section table tbody td th thead tfoot tr ul caption".split()
-)
+    ("address", "article", "blockquote", "body", "caption", "center", "dd", "div", "dl", "dt",
+     "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol",
+     "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul")
+)  # fmt: skip
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_WRAP_BETWEEN_CJK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])[ \t\r]*\n\s*(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
+_WIDE = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"  # CJK characters and full-width punctuation
+_WRAP_BETWEEN_CJK = re.compile(rf"(?<={_WIDE})[ \t\r]*\n\s*(?={_WIDE})")  # a source line break
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _CONTENT_SHARE = 0.85  # a child holding this share of a node's text is the content container
 _LAYOUT_CELL_CHARS = 200  # a table cell this long is page layout, not a data table
@@ -107,13 +109,20 @@ def doc_id_for(filename: str) -> str | None:
 def extract_bytes(data: bytes, filename: str) -> ExtractedText:
     """Return the plain text of a source file given as bytes; the format comes from `filename`."""
     kind = format_of(filename)
-    readers = {FORMAT_TEXT: text_to_text, FORMAT_HTML: html_to_text, FORMAT_DOCX: docx_to_text, FORMAT_PDF: pdf_to_text}
+    readers = {
+        FORMAT_TEXT: text_to_text,
+        FORMAT_HTML: html_to_text,
+        FORMAT_DOCX: docx_to_text,
+        FORMAT_PDF: pdf_to_text,
+    }
     try:
         text = readers[kind](data)
     except ExtractionError:
         raise
     except Exception as error:  # every library has its own exception types for a damaged file
-        raise ExtractionError(f"{filename} is not a readable {kind} file ({type(error).__name__}: {error})") from error
+        raise ExtractionError(
+            f"{filename} is not a readable {kind} file ({type(error).__name__}: {error})"
+        ) from error
     if not compact(text):
         raise ExtractionError(f"{filename} holds no text (a scanned PDF needs OCR first)")
     return ExtractedText(text, kind, Path(filename).name, hashlib.sha256(data).hexdigest())
@@ -159,8 +168,14 @@ def html_to_text(data: bytes | str) -> str:
     for tag in body.find_all(True):
         if tag.decomposed or tag.attrs is None:
             continue
-        words = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
-        if words and _HTML_CLUTTER.search(words) and not _holds_metadata(tag) and _text_share(tag, body) < 0.5:
+        classes: Any = tag.get("class") or []
+        words = " ".join([*(classes if isinstance(classes, list) else [classes]), str(tag.get("id") or "")])
+        if (
+            words
+            and _HTML_CLUTTER.search(words)
+            and not _holds_metadata(tag)
+            and _text_share(tag, body) < 0.5
+        ):
             tag.decompose()
     metadata = _metadata_block(body)
     metadata_lines = _render_metadata(metadata) if metadata is not None else []
@@ -197,9 +212,9 @@ def _metadata_block(body: Any) -> Any:
     """The smallest element stating at least two 公文 header fields, else None."""
     best = None
     for tag in body.find_all(["table", "div", "ul", "dl", "section"]):
-        if _holds_metadata(tag) and len(compact(tag.get_text())) < 600:
-            if best is None or len(compact(tag.get_text())) < len(compact(best.get_text())):
-                best = tag
+        size = len(compact(tag.get_text()))
+        if _holds_metadata(tag) and size < 600 and (best is None or size < len(compact(best.get_text()))):
+            best = tag
     return best
 
 
@@ -308,9 +323,9 @@ def _render_data_table(table: Any) -> list[str]:
 def docx_to_text(data: bytes) -> str:
     """Return a Word file's text: paragraphs and tables in document order.
 
-    Every paragraph (headings included) is a line followed by a blank line; a table is flattened one cell per line, led by a
-    tab, with a blank line after each row; a vertically merged cell repeats as an empty cell, as in
-    a table copied from a web page.
+    Every paragraph (headings included) is a line followed by a blank line; a table is flattened one
+    cell per line, led by a tab, with a blank line after each row; a vertically merged cell repeats as
+    an empty cell, as in a table copied from a web page.
     """
     from docx import Document as open_docx
     from docx.table import Table
@@ -379,7 +394,9 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for page in pages:
         edges = {_running_key(line) for line in [*page[:_EDGE_LINES], *page[-_EDGE_LINES:]]}
         counts.update(edges)
-    running = {key for key, n in counts.items() if len(pages) >= 2 and n >= max(2, _RUNNING_SHARE * len(pages))}
+    running = {
+        key for key, n in counts.items() if len(pages) >= 2 and n >= max(2, _RUNNING_SHARE * len(pages))
+    }
     kept: list[list[str]] = []
     for page in pages:
         out = []

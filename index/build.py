@@ -161,12 +161,14 @@ def build_index(
     warnings: list[str] = []
     dense: DenseIndex | None = None
     model_name: str | None = None
+    vectors_unavailable: dict[str, str] | None = None
     if embedder is None and embed_model:
         stage = time.perf_counter()
         embedder, reason = load_embedder(embed_model)
         timings["load_model"] = time.perf_counter() - stage
         if embedder is None:
-            message = embedder_unavailable_message(embed_model, reason or "unknown error")
+            vectors_unavailable = {"model": embed_model, "reason": reason or "unknown error"}
+            message = embedder_unavailable_message(embed_model, vectors_unavailable["reason"])
             warnings.append(message)
             warn(message)
     if embedder is not None:
@@ -187,6 +189,7 @@ def build_index(
         bm25=bm25,
         dense=dense,
         embed_model=model_name,
+        vectors_unavailable=vectors_unavailable,
     )
     timings["save"] = time.perf_counter() - stage
     return BuildReport(

@@ -113,11 +113,14 @@ def save_index(
     dense: DenseIndex | None = None,
     embed_model: str | None = None,
     extra_files: Sequence[tuple[str, bytes]] = (),
+    vectors_unavailable: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write the index folder at `out_dir` (replacing any previous one atomically); return the manifest.
 
     `extra_files` are (name, content) pairs written beside the index files and listed, with their
     checksums, in the manifest (index/update.py keeps the per-clause BM25 tokens this way).
+    `vectors_unavailable` ({"model", "reason"}) records that vectors were wanted but the model could
+    not be loaded, so that loading the index repeats the warning instead of silently serving BM25-only.
     """
     if bm25.n_docs != len(clauses):
         raise ValueError(f"bm25 has {bm25.n_docs} rows for {len(clauses)} clauses")
@@ -159,6 +162,7 @@ def save_index(
             "tokenizer": tokenizer.settings(),
             "bm25": {"k1": bm25.k1, "b": bm25.b, "epsilon": bm25.epsilon, "terms": len(bm25.vocabulary)},
             "embedding": embedding,
+            "vectors_unavailable": vectors_unavailable if dense is None else None,
             "files": {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(written)},
         }
         manifest_path = staged / MANIFEST_FILE
@@ -302,6 +306,9 @@ def load_index(
     dense: DenseIndex | None = None
     live_embedder: Embedder | None = None
     embedding = manifest.get("embedding")
+    missed = manifest.get("vectors_unavailable")
+    if RETRIEVER_VECTOR not in manifest["retrievers"] and isinstance(missed, dict):
+        warnings.append(embedder_unavailable_message(missed.get("model"), str(missed.get("reason"))))
     if RETRIEVER_VECTOR in manifest["retrievers"] and embedding and load_vectors:
         try:
             dense = DenseIndex.load(directory)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,6 +42,10 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WORDLIKE = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 
 _jieba_silenced = False
+# jieba's base dictionary (word -> frequency, total), read once per process: every tokenizer gets its
+# own copy (about 30 ms) instead of re-reading it (about 0.7 s), which keeps index loading fast.
+_base_dictionary: tuple[dict[str, int], int] | None = None
+_base_lock = threading.Lock()
 
 
 def _silence_jieba() -> None:
@@ -49,6 +54,20 @@ def _silence_jieba() -> None:
     if not _jieba_silenced:
         jieba.setLogLevel(logging.WARNING)
         _jieba_silenced = True
+
+
+def _new_jieba_tokenizer() -> jieba.Tokenizer:
+    global _base_dictionary
+    with _base_lock:
+        if _base_dictionary is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            _base_dictionary = (base.FREQ, base.total)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(_base_dictionary[0])
+    tokenizer.total = _base_dictionary[1]
+    tokenizer.initialized = True
+    return tokenizer
 
 
 def normalize_text(text: str) -> str:
@@ -110,8 +129,7 @@ class ChineseTokenizer:
             sorted({normalize_text(t).strip() for t in extra_terms} - {""} - set(domain_terms))
         )
         self.stopwords: frozenset[str] = frozenset(normalize_text(w) for w in read_word_list(STOPWORDS_PATH))
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self._jieba = _new_jieba_tokenizer()
         for term in [*domain_terms, *self.extra_terms]:
             self._jieba.add_word(term)
 

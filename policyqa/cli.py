@@ -67,7 +67,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = build_index(
         documents, index_dir, embed_model=args.embed_model or settings.embed_model, char_ngrams=CHAR_NGRAMS
     )
+    calibration = _calibrate_fusion(index_dir) if "vector" in report.retrievers else None
     summary = {
+        "fusion_weights": calibration["weights"] if calibration else None,
         "index": str(index_dir),
         "documents": len(documents),
         "clauses": report.clause_count,
@@ -82,6 +84,17 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"retrievers {', '.join(report.retrievers)} in {report.seconds:.1f}s\n"
         )
     return 0
+
+
+def _calibrate_fusion(index_dir: Path) -> dict[str, Any] | None:
+    """Choose hybrid fusion weights for a new index with vectors on the bundled eval set's dev split."""
+    from eval.calibrate import calibrate_index
+    from eval.labels import load_questions
+
+    calibration = calibrate_index(index_dir, load_questions())
+    if calibration:
+        sys.stderr.write(f"fusion weights chosen on the eval dev split: {calibration['weights']}\n")
+    return calibration
 
 
 def cmd_clauses(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,13 @@ from rag.answerability import unmet_amount
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
 from rag.followup import resolve_follow_up
-from rag.fuse import CANDIDATE_MULTIPLIER, STRATEGY_RRF, reciprocal_rank_fusion, weighted_score_fusion
+from rag.fuse import (
+    CANDIDATE_MULTIPLIER,
+    STRATEGY_RRF,
+    load_fusion_weights,
+    reciprocal_rank_fusion,
+    weighted_score_fusion,
+)
 from rag.highlight import best_sentences
 from rag.lookup import parse_reference, resolve_reference
 from rag.models import (
@@ -35,6 +42,7 @@ RETRIEVER_BM25 = "bm25"
 RETRIEVER_VECTOR = "vector"
 RETRIEVER_LOOKUP = "lookup"
 MIN_CANDIDATES = 50
+QUERY_VECTOR_CACHE = 2048  # recent query vectors kept (oldest dropped first)
 # Refusal: share of the question's (idf-weighted) content words that the best clause covers.
 # Calibrated on the dev split of eval/questions.jsonl (see README, "Refusal").
 DEFAULT_MIN_COVERAGE = 0.1  # dev sweep 0..0.2: at 0.1, 3/140 answerable refused wrongly, 14/19 rightly
@@ -72,11 +80,18 @@ class Engine:
         self._corpus_text = to_matching_form("\n".join(c.text for c in self.clauses))
         self._clause_tokens: list[set[str]] | None = None
         self._idf = self._token_idf()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors_lock = threading.Lock()
 
     @classmethod
     def from_dir(cls, index_dir: Path, conversations: ConversationStore | None = None) -> Engine:
         """Load the index folder and return an engine over it."""
-        return cls(load_index(index_dir), conversations=conversations)
+        index = load_index(index_dir)
+        config = EngineConfig()
+        weights = load_fusion_weights(index_dir, index.embed_model, index.manifest.get("corpus_checksum", ""))
+        if weights is not None and RETRIEVER_VECTOR in index.retrievers:
+            config = replace(config, weights=tuple(sorted(weights.items())))
+        return cls(index, conversations=conversations, config=config)
 
     # ----------------------------------------------------------------------------------------------
     @property
@@ -189,7 +204,7 @@ class Engine:
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
         docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
-        # Once the named places restrict the documents, their names would only favour clauses that repeat them.
+        # Once named places restrict the documents, their names only favour clauses that repeat them.
         query_text = self.places.without(resolved, match.covered) if named_docs else resolved
         ranked = self._rank(query_text or resolved, top_k, mode, docs)
         coverage = max((self._coverage(resolved, h.clause) for h in ranked), default=0.0)
@@ -222,22 +237,38 @@ class Engine:
         fetch = max(top_k * CANDIDATE_MULTIPLIER, MIN_CANDIDATES)
         rankings: dict[str, list[int]] = {}
         scored: dict[str, list[tuple[int, float]]] = {}
-        if mode in (MODE_HYBRID, MODE_BM25):
+        weights = dict(self.config.weights)
+        # A retriever calibrated to weight 0 is left out of hybrid ranking altogether.
+        use_bm25 = mode == MODE_BM25 or (mode == MODE_HYBRID and weights.get(RETRIEVER_BM25, 1.0) > 0)
+        use_vector = mode == MODE_VECTOR or (mode == MODE_HYBRID and weights.get(RETRIEVER_VECTOR, 1.0) > 0)
+        if use_bm25:
             ids, scores = self.index.bm25.top_k(self.index.tokenizer(expanded), fetch, mask=mask)
             pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if s > 0]
             rankings[RETRIEVER_BM25], scored[RETRIEVER_BM25] = [i for i, _ in pairs], pairs
-        if mode in (MODE_HYBRID, MODE_VECTOR) and RETRIEVER_VECTOR in self.retrievers:
+        if use_vector and RETRIEVER_VECTOR in self.retrievers:
             assert self.index.dense is not None and self.index.embedder is not None
-            vector = self.index.embedder.encode_query(query)
+            vector = self._query_vector(query)
             ids, scores = self.index.dense.search(vector, fetch, mask=mask)
             pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
             rankings[RETRIEVER_VECTOR], scored[RETRIEVER_VECTOR] = [i for i, _ in pairs], pairs
-        weights = dict(self.config.weights)
         if self.config.fusion == STRATEGY_RRF:
             fused = reciprocal_rank_fusion(rankings, weights)
         else:
             fused = weighted_score_fusion(scored, weights)
         return [self.hit_for(self.clauses[i], s, src, query) for i, s, src in fused[:top_k]]
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        # Popular questions repeat (and calibration asks each dev question once per weight setting):
+        # the transformer forward pass is the slowest step, so recent query vectors are kept.
+        vector = self._vectors.get(query)
+        if vector is None:
+            assert self.index.embedder is not None
+            vector = self.index.embedder.encode_query(query)
+            with self._vectors_lock:
+                if len(self._vectors) >= QUERY_VECTOR_CACHE:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[query] = vector
+        return vector
 
     # ----------------------------------------------------------------------------------------------
     def _allowed_docs(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 RRF_K = 60  # Cormack et al.'s constant; damps the influence of any single list's top ranks
 CANDIDATE_MULTIPLIER = 4  # each retriever fetches this many times the requested hits before fusion
@@ -42,3 +45,33 @@ def weighted_score_fusion(
             sources.setdefault(item, []).append(name)
     order = sorted(scores, key=lambda i: (-scores[i], i))
     return [(i, scores[i], tuple(sources[i])) for i in order]
+
+
+FUSION_FILE = "fusion.json"  # calibrated weights saved beside an index's manifest
+
+
+def load_fusion_weights(
+    index_dir: Path, embed_model: str | None, corpus_checksum: str
+) -> dict[str, float] | None:
+    """Return the weights calibrated for this index's model and corpus, or None when there are none."""
+    path = Path(index_dir) / FUSION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("embed_model") != embed_model or data.get("corpus_checksum") != corpus_checksum:
+        return None  # calibrated for another model or corpus: fall back to equal weights
+    weights = data.get("weights")
+    valid = isinstance(weights, dict) and all(isinstance(v, int | float) and v >= 0 for v in weights.values())
+    if not valid:
+        return None
+    return {str(k): float(v) for k, v in weights.items()}
+
+
+def save_fusion_weights(index_dir: Path, weights: Mapping[str, float], record: Mapping[str, Any]) -> Path:
+    """Write the calibrated weights (with the model, corpus checksum and the scores behind the choice)."""
+    path = Path(index_dir) / FUSION_FILE
+    path.write_text(
+        json.dumps({**record, "weights": dict(weights)}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return path

@@ -23,13 +23,21 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EngineHolder, SettingsDep
 from api.schemas import ErrorResponse
 from api.security import AdminDep
-from corpus.extract import DOC_ID_PATTERN, ExtractionError, doc_id_for, extract_bytes, format_of, parse_extracted
+from corpus.extract import (
+    DOC_ID_PATTERN,
+    ExtractionError,
+    doc_id_for,
+    extract_bytes,
+    format_of,
+    parse_extracted,
+)
 from corpus.outline import format_tree
 from index.update import UpdateError, add_documents, remove_documents, set_status
 from rag.engine import Engine
 
 UPLOAD_PATH = "/api/v1/admin/documents"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UNPROCESSABLE = 422  # starlette renamed the constant (…_CONTENT); the number is what clients see
 CHAR_NGRAMS = 2  # only used if the index folder is created by an upload (same as `policyqa build`)
 
 router = APIRouter(
@@ -77,20 +85,24 @@ async def _read_upload(request: Request) -> DocumentUpload | tuple[str, bytes, s
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD_BYTES)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "缺少上传文件（字段 file）。")
+            raise HTTPException(UNPROCESSABLE, "缺少上传文件（字段 file）。")
         data = await upload.read()
         doc_id = form.get("id")
         dry_run = _truthy(form.get("dry_run", "")) or _truthy(request.query_params.get("dry_run", ""))
         return upload.filename or "", data, doc_id if isinstance(doc_id, str) and doc_id else None, dry_run
     if content_type == "application/json":
-        body = await request.body()
+        body = bytearray()
+        async for chunk in request.stream():  # capped: a chunked body has no Content-Length to check
+            body += chunk
+            if len(body) > MAX_UPLOAD_BYTES * 4 // 3 + 4096:
+                raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "上传文件过大。")
         try:
             return DocumentUpload.model_validate(json.loads(body))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "请求体不是有效的 JSON。") from exc
         except ValidationError as exc:
             where = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:3])
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"请求字段不正确：{where}") from exc
+            raise HTTPException(UNPROCESSABLE, f"请求字段不正确：{where}") from exc
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "请以 multipart/form-data 或 application/json 上传文件。"
     )
@@ -120,7 +132,7 @@ async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> 
         try:
             data = base64.b64decode(received.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "content_base64 不是有效的 Base64。") from exc
+            raise HTTPException(UNPROCESSABLE, "content_base64 不是有效的 Base64。") from exc
         filename, doc_id, dry_run = received.filename, received.id, received.dry_run
     else:
         filename, data, doc_id, dry_run = received
@@ -132,14 +144,14 @@ async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> 
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"不支持的文件类型：{exc}") from exc
     doc_id = doc_id or doc_id_for(filename)
     if not doc_id or not DOC_ID_PATTERN.match(doc_id):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "文件编号不可用（只能含文字、数字、-、_、.），请用 id 指定。")
+        raise HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.），请用 id 指定。")
     try:
         extracted = await run_in_threadpool(extract_bytes, data, filename)
     except ExtractionError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"无法读取文件：{exc}") from exc
+        raise HTTPException(UNPROCESSABLE, f"无法读取文件：{exc}") from exc
     document = await run_in_threadpool(parse_extracted, extracted, doc_id)
     if not document.clauses:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "文件中没有识别出条款。")
+        raise HTTPException(UNPROCESSABLE, "文件中没有识别出条款。")
     preview = {
         "id": doc_id,
         "format": extracted.format,
@@ -170,7 +182,9 @@ async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> 
 
 
 @router.delete("/documents/{doc_id}")
-async def delete_document(doc_id: str, request: Request, _: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+async def delete_document(
+    doc_id: str, request: Request, _: AdminDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Remove a document and its clauses from the index and serve the updated index."""
     async with _change_lock(request):
         try:
@@ -200,7 +214,7 @@ async def change_status(
                 )
             )
         except UpdateError as exc:
-            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else status.HTTP_422_UNPROCESSABLE_ENTITY
+            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else UNPROCESSABLE
             raise HTTPException(code, f"无法修改文件状态：{exc}") from exc
         await _swap_engine(request, settings)
     return {"status": "updated", "doc": meta.to_dict()}

@@ -60,7 +60,9 @@ def test_dry_run_returns_outline_and_changes_nothing(client: TestClient, served_
     before = (served_index / "manifest.json").read_bytes()
     body = _upload(client, dry_run="true")
     assert body["status"] == "dry_run" and body["format"] == "html" and body["id"] == "tuoyu"
-    assert body["doc"]["title"] == "某某县儿童托育服务管理办法" and body["clause_count"] == 4  # title + 3 articles
+    assert (
+        body["doc"]["title"] == "某某县儿童托育服务管理办法" and body["clause_count"] == 4
+    )  # title + 3 articles
     assert "第三条" in body["outline"] and "首页" not in body["outline"]
     assert (served_index / "manifest.json").read_bytes() == before
     assert client.get("/api/v1/documents/tuoyu").status_code == 404

@@ -32,7 +32,18 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 )
-NAV_WORDS = ("首页", "政务公开", "政民互动", "网站标识码", "ICP备", "长者模式", "欢迎访问", "微博", "搜索", "当前位置")
+NAV_WORDS = (
+    "首页",
+    "政务公开",
+    "政民互动",
+    "网站标识码",
+    "ICP备",
+    "长者模式",
+    "欢迎访问",
+    "微博",
+    "搜索",
+    "当前位置",
+)
 
 
 def _lines_only(text: str) -> str:
@@ -43,7 +54,9 @@ def _body_clauses(document: Document) -> list[tuple[str | None, tuple[str, ...],
     return [(c.number, c.path, _lines_only(c.text)) for c in document.clauses]
 
 
-def _unbroken(clauses: list[tuple[str | None, tuple[str, ...], str]]) -> list[tuple[str | None, tuple[str, ...], str]]:
+def _unbroken(
+    clauses: list[tuple[str | None, tuple[str, ...], str]],
+) -> list[tuple[str | None, tuple[str, ...], str]]:
     # A full line ending in "。" at the page edge may or may not end its paragraph; a PDF does not say.
     return [(number, path, text.replace("\n", "")) for number, path, text in clauses]
 
@@ -57,7 +70,9 @@ def government_page(source: Path) -> str:
     lines = source.read_text(encoding="utf-8").split("\n")
     start = next(i for i, line in enumerate(lines) if line.startswith("区政府各部门"))
     notice = next(line for line in lines if "关于印发" in line)
-    body = "\n".join(f"<p style='text-indent:2em'>&emsp;{escape(x.strip())}</p>" for x in lines[start:] if x.strip())
+    body = "\n".join(
+        f"<p style='text-indent:2em'>&emsp;{escape(x.strip())}</p>" for x in lines[start:] if x.strip()
+    )
     fields = [
         ("索引号", "12844103567866362S/2024-00002", "发布机构", "渝中区政府办公室"),
         ("成文日期", "2024-03-14", "发布日期", "2024-04-01"),
@@ -67,17 +82,18 @@ def government_page(source: Path) -> str:
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>重庆市渝中区人民政府 | {escape(notice)}</title>
 <script>var _hmt = _hmt || []; document.write("首页");</script><style>.nav {{ color: red }}</style></head>
-<body><div class="top-bar"><a href="/">无障碍</a> <a href="/">长者模式</a> 欢迎访问重庆市渝中区人民政府网站</div>
+<body><div class="top-bar"><a href="/">无障碍</a> <a href="/">长者模式</a> 欢迎访问本网站</div>
 <header class="header"><img src="logo.png" alt="渝中区人民政府">
 <div class="search"><input name="q"><button>搜索</button></div></header>
 <nav class="nav"><ul><li><a href="/">首页</a></li><li><a href="/zwgk">政务公开</a></li>
 <li><a href="/bs">政务服务</a></li><li><a href="/hd">政民互动</a></li></ul></nav>
-<div class="main"><div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk">政务公开</a></div>
+<div class="main"><div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a>政务公开</a></div>
 <div class="xxgk"><table class="xxgk-table">{rows}</table></div>
 <div class="article"><h1 class="title">{escape(notice)}</h1>
 <div class="share-tools">字号：<a>大</a> <a>中</a> <a>小</a> <a>打印</a> 分享到：<a>微信</a><a>微博</a></div>
 <div class="TRS_Editor">{body}</div>
-<div class="related"><h3>相关解读</h3><ul><li><a href="/jd">《渝中区儿童友好城市建设三年行动计划》政策解读</a></li></ul></div>
+<div class="related"><h3>相关解读</h3>
+<ul><li><a href="/jd">《渝中区儿童友好城市建设三年行动计划》政策解读</a></li></ul></div>
 </div></div>
 <footer class="footer"><p>主办单位：重庆市渝中区人民政府办公室　承办：渝中区大数据发展局</p>
 <p>网站标识码：5001030001　渝ICP备05003300号</p></footer></body></html>"""
@@ -150,7 +166,11 @@ def policy_docx() -> bytes:
     word.add_paragraph("到2030年，儿童健康、教育、福利等领域的发展指标达到全市平均水平以上。")
     word.add_paragraph("专栏一 2021—2030年大渡口区儿童发展主要指标")
     table = word.add_table(rows=1 + len(INDICATORS), cols=6)
-    for cell, label in zip(table.rows[0].cells, ("类别", "序号", "指标名称（单位）", "2030年规划指标", "属性", "责任单位"), strict=True):
+    for cell, label in zip(
+        table.rows[0].cells,
+        ("类别", "序号", "指标名称（单位）", "2030年规划指标", "属性", "责任单位"),
+        strict=True,
+    ):
         cell.text = label
     for row, values in zip(table.rows[1:], INDICATORS, strict=True):
         for cell, value in zip(row.cells, values, strict=True):
@@ -179,7 +199,10 @@ def test_docx_headings_paragraphs_and_table_cells() -> None:
     assert by_number["（一）"].path == ("一、总体要求",)
     assert "坚持儿童优先原则" in by_number["（一）"].text
     rows = [c for c in document.clauses if c.kind == KIND_INDICATOR]
-    assert [(r.fields["number"], r.fields["category"], r.fields["target_2030"], r.fields["responsible_unit"]) for r in rows] == [
+    assert [
+        (r.fields["number"], r.fields["category"], r.fields["target_2030"], r.fields["responsible_unit"])
+        for r in rows
+    ] == [
         ("1", "儿童与健康", "≤1.3", "区卫生健康委"),
         ("2", "儿童与健康", "≤2.3", "区卫生健康委"),  # merged cell inherited from the row above
         ("3", "儿童与教育", "≥95", "区教委"),

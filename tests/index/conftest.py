@@ -78,7 +78,8 @@ def paragraph_clauses(paragraph_documents: list[Document]) -> list[Clause]:
 @pytest.fixture(scope="session")
 def parsed_documents() -> list[Document]:
     """The bundled corpus as parsed by `corpus.load.load_corpus`."""
-    load = pytest.importorskip("corpus.load", reason="the corpus parser (corpus.load) is not there yet")
-    documents = load.load_corpus(CORPUS_DIR)
+    from corpus.load import load_corpus
+
+    documents = load_corpus(CORPUS_DIR)
     assert len(documents) == 5
     return list(documents)

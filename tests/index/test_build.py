@@ -22,13 +22,17 @@ def test_unloadable_model_builds_bm25_only_with_one_warning(tmp_path, paragraph_
     assert len(warnings) == 1 and warnings[0].startswith("WARNING: vector retrieval is off")
     assert str(missing) in warnings[0] and "POLICYQA_EMBED_MODEL" in warnings[0]
     assert report.warnings == (warnings[0],)
-    assert load_index(tmp_path / "index").retrievers == ("bm25",)
+    # Serving that index repeats the warning (the manifest remembers why there are no vectors).
+    loaded = load_index(tmp_path / "index")
+    assert loaded.retrievers == ("bm25",)
+    assert loaded.warnings == (warnings[0],)
 
 
 def test_no_model_on_purpose_is_silent(tmp_path, paragraph_documents, capsys):
     report = build_index(paragraph_documents[:1], tmp_path / "index", embed_model=None, progress=False)
     assert report.retrievers == ("bm25",) and report.warnings == ()
     assert capsys.readouterr().err == ""
+    assert load_index(tmp_path / "index").warnings == ()
 
 
 def test_progress_goes_to_stderr(tmp_path, paragraph_documents, capsys):

@@ -215,7 +215,8 @@ def test_cli_add_dry_run_then_add_remove_supersede(
     shutil.copytree(incremental_index, index_dir)
     source = tmp_path / "policy.txt"
     source.write_text(
-        "某某县儿童托育服务管理办法\n第一条　为规范托育服务，制定本办法。\n第二条　县卫生健康局负责监督管理。\n",
+        "某某县儿童托育服务管理办法\n第一条　为规范托育服务，制定本办法。\n"
+        "第二条　县卫生健康局负责监督管理。\n",
         encoding="utf-8",
     )
     before = (index_dir / "manifest.json").read_bytes()

@@ -1,0 +1,68 @@
+"""Fusion calibration: with a weak embedding model the hybrid must not be worse than the best single retriever."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.calibrate import calibrate_index
+from eval.labels import load_questions
+from eval.run import run_mode
+from rag.engine import Engine
+from rag.fuse import FUSION_FILE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dense_index(tmp_path_factory: pytest.TempPathFactory, tiny_embed_model: Path) -> Path:
+    from corpus.load import load_corpus
+    from index.build import build_index
+    from policyqa.cli import CHAR_NGRAMS
+
+    out = tmp_path_factory.mktemp("dense") / "index"
+    build_index(
+        load_corpus(ROOT / "corpus" / "data"),
+        out,
+        embed_model=str(tiny_embed_model),
+        progress=False,
+        char_ngrams=CHAR_NGRAMS,
+    )
+    return out
+
+
+def test_calibrated_hybrid_is_never_worse_than_a_single_retriever(dense_index: Path) -> None:
+    questions = load_questions()
+    record = calibrate_index(dense_index, questions)
+    assert record is not None
+    trials = {tuple(t["weights"].values()): t for t in record["trials"]}
+    bm25_only, vector_only = trials[(1.0, 0.0)], trials[(0.0, 1.0)]
+    chosen = trials[tuple(record["weights"].values())]
+    assert chosen["hit_at_5"] >= max(bm25_only["hit_at_5"], vector_only["hit_at_5"])
+    # The tiny model is random: vectors alone are far worse than BM25, and the calibration says so.
+    assert vector_only["hit_at_5"] < bm25_only["hit_at_5"]
+
+    engine = Engine.from_dir(dense_index)
+    assert engine.retrievers == ("bm25", "vector")
+    assert dict(engine.config.weights) == record["weights"]
+    dev = [q for q in questions if q.split == "dev"]
+    hybrid = run_mode(engine, dev, "hybrid", progress=False).report.overall.hit_at[5]
+    assert hybrid == pytest.approx(chosen["hit_at_5"])
+    # The dense path answers on its own in vector mode (real sentence-transformers + faiss).
+    result = engine.search("儿童友好城市建设", top_k=5, mode="vector")
+    assert len(result.hits) == 5 and all(h.retrievers == ("vector",) for h in result.hits)
+    assert result.retrievers == ("bm25", "vector")
+
+
+def test_weights_for_another_model_are_ignored(dense_index: Path) -> None:
+    path = dense_index / FUSION_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(
+        json.dumps({**data, "embed_model": "some/other-model", "weights": {"bm25": 0, "vector": 1}})
+    )
+    try:
+        assert dict(Engine.from_dir(dense_index).config.weights) == {"bm25": 1.0, "vector": 1.0}
+    finally:
+        path.write_text(json.dumps(data))
