@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Conversation state in Redis when REDIS_URL is set, so a follow-up may reach any worker.
         conversations = ConversationStore(make_state_store(settings.redis_url))
         engine = Engine.from_dir(settings.index, conversations=conversations)  # raises IndexLoadError
+    for warning in engine.index.warnings:  # e.g. BM25-only: how to provide an embedding model
+        logger.warning("%s", warning)
     app = FastAPI(
         lifespan=_lifespan,
         title="PolicyQA 政策问答",

@@ -36,7 +36,7 @@ import numpy as np
 from corpus.metadata import resolve_relations
 from corpus.models import Clause, Document, DocumentMeta
 from index.bm25 import BM25Index
-from index.build import harvest_terms, indexed_text
+from index.build import DEFAULT_CHAR_NGRAMS, harvest_terms, indexed_text
 from index.dense import DenseIndex, Embedder, embedder_unavailable_message, load_embedder
 from index.store import RETRIEVER_VECTOR, index_exists, load_index, save_index
 from index.tokenize import ChineseTokenizer, normalize_text
@@ -110,7 +110,7 @@ def add_documents(
     documents: Sequence[Document],
     *,
     embedder: Embedder | None = None,
-    char_ngrams: int = 0,
+    char_ngrams: int = DEFAULT_CHAR_NGRAMS,
     embed_model: str | None = None,
 ) -> UpdateReport:
     """Add `documents` to the index at `index_dir` (created when missing) and return what changed.

@@ -110,10 +110,9 @@ def cmd_add(args: argparse.Namespace) -> int:
             sys.stderr.write("policyqa: nothing added\n")
             return EXIT_FAILURE
     index_dir = Path(args.index or get_settings().index)
-    from policyqa.cli import CHAR_NGRAMS
 
     try:
-        report = add_documents(index_dir, documents, char_ngrams=CHAR_NGRAMS)
+        report = add_documents(index_dir, documents)
     except UpdateError as exc:
         sys.stderr.write(f"policyqa: {exc}\n")
         return EXIT_FAILURE

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.models import Clause, DocumentMeta
+from index.build import indexed_text
 from index.store import LoadedIndex, load_index
 from rag.answerability import unmet_amount
 from rag.citation import format_citation
@@ -309,16 +310,12 @@ class Engine:
     # ----------------------------------------------------------------------------------------------
     def _token_idf(self) -> dict[str, float]:
         counts: dict[str, int] = {}
-        self._clause_tokens = [set(self.index.tokenizer(self._indexed_text(c))) for c in self.clauses]
+        self._clause_tokens = [set(self.index.tokenizer(indexed_text(c))) for c in self.clauses]
         for tokens in self._clause_tokens:
             for token in tokens:
                 counts[token] = counts.get(token, 0) + 1
         total = max(len(self.clauses), 1)
         return {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
-
-    @staticmethod
-    def _indexed_text(clause: Clause) -> str:
-        return " ".join((*clause.path, clause.text))
 
     def _content_tokens(self, query: str) -> set[str]:
         place_words = {a for a in self.places.alias_to_place}

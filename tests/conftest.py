@@ -69,11 +69,10 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the folder of a BM25-only index of the bundled corpus, built as `policyqa build` does."""
     from corpus.load import load_corpus
     from index.build import build_index
-    from policyqa.cli import CHAR_NGRAMS
 
     out = tmp_path_factory.mktemp("index") / "bundled"
     documents = load_corpus(ROOT / "corpus" / "data")
-    build_index(documents, out, embed_model=None, progress=False, char_ngrams=CHAR_NGRAMS)
+    build_index(documents, out, embed_model=None, progress=False)
     return out
 
 

@@ -38,7 +38,6 @@ from rag.engine import Engine
 UPLOAD_PATH = "/api/v1/admin/documents"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UNPROCESSABLE = 422  # starlette renamed the constant (…_CONTENT); the number is what clients see
-CHAR_NGRAMS = 2  # only used if the index folder is created by an upload (same as `policyqa build`)
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -170,7 +169,6 @@ async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> 
                 settings.index,
                 [document],
                 embedder=holder.engine.index.embedder,
-                char_ngrams=CHAR_NGRAMS,
             )
         except UpdateError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, f"无法加入索引：{exc}") from exc

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from corpus.load import load_corpus
 from index.build import build_index
-from policyqa.cli import CHAR_NGRAMS
 from policyqa.config import Settings
 from rag.engine import Engine
 
@@ -40,7 +39,7 @@ def admin_client(served_index: Path) -> Iterator[TestClient]:
 
 def _rebuild_without(index_dir: Path, doc_id: str) -> None:
     documents = [d for d in load_corpus(ROOT / "corpus" / "data") if d.meta.id != doc_id]
-    build_index(documents, index_dir, embed_model=None, progress=False, char_ngrams=CHAR_NGRAMS)
+    build_index(documents, index_dir, embed_model=None, progress=False)
 
 
 # --- access ------------------------------------------------------------------------------------------

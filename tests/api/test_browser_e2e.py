@@ -60,7 +60,7 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """System Chromium, headless, shared by the tests of this module."""
     if not os.path.exists(CHROMIUM_PATH):
-        if os.environ.get("CI"):  # CI installs it (scripts/install_system_deps.sh): missing is a failure there
+        if os.environ.get("CI"):  # CI installs it (scripts/install_system_deps.sh): missing fails there
             pytest.fail(f"{CHROMIUM_PATH} is missing in CI")
         pytest.skip(f"{CHROMIUM_PATH} is missing: run scripts/install_system_deps.sh")
     with playwright_sync.sync_playwright() as playwright:

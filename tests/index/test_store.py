@@ -13,7 +13,7 @@ import pytest
 
 from corpus.models import Document
 from index.bm25 import BM25Index
-from index.build import build_index, harvest_terms, indexed_text
+from index.build import DEFAULT_CHAR_NGRAMS, build_index, harvest_terms, indexed_text
 from index.dense import DenseIndex
 from index.store import (
     FORMAT_VERSION,
@@ -61,7 +61,7 @@ def test_bm25_only_round_trip(bm25_index_dir, paragraph_documents: list[Document
     assert loaded.dense is None and loaded.embedder is None and loaded.warnings == ()
     # The reloaded tokenizer cuts text exactly like the one used at build time, and BM25 agrees.
     metas = [d.meta for d in paragraph_documents]
-    tokenizer = ChineseTokenizer(harvest_terms(metas))
+    tokenizer = ChineseTokenizer(harvest_terms(metas), char_ngrams=DEFAULT_CHAR_NGRAMS)
     assert loaded.tokenizer.settings() == tokenizer.settings()
     fresh = BM25Index.build([tokenizer(indexed_text(c)) for c in clauses])
     for query in ["普惠托育", "困境儿童", "渝中府办〔2024〕7号"]:

@@ -16,7 +16,6 @@ from corpus.parse import parse_text
 from index.build import build_index, indexed_text
 from index.store import load_index
 from index.update import TOKENS_FILE, UpdateError, add_documents, remove_documents, set_status
-from policyqa.cli import CHAR_NGRAMS
 from rag.engine import Engine
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
@@ -39,7 +38,7 @@ def incremental_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index made by adding the five bundled documents one at a time to an empty index."""
     out = tmp_path_factory.mktemp("incremental") / "index"
     for document in _source_documents():
-        report = add_documents(out, [document], char_ngrams=CHAR_NGRAMS)
+        report = add_documents(out, [document])
         assert report.added == (document.meta.id,) and report.written
     return out
 
@@ -111,7 +110,7 @@ def test_remove_equals_a_build_without_the_document(incremental_index: Path, tmp
     for source in CORPUS.glob("*.txt"):
         if source.stem != "yuzhong-plan":
             shutil.copy(source, corpus / source.name)
-    build_index(load_corpus(corpus), reference, embed_model=None, progress=False, char_ngrams=CHAR_NGRAMS)
+    build_index(load_corpus(corpus), reference, embed_model=None, progress=False)
     removed, rebuilt = load_index(index_dir), load_index(reference)
     assert removed.clauses == rebuilt.clauses
     # The 政策解读 no longer links to the removed plan, exactly as in a build without it.
