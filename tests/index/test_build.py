@@ -98,7 +98,9 @@ def test_parallel_tokenisation_equals_serial(paragraph_clauses, monkeypatch):
 
 def test_parsed_corpus_builds_and_finds_clauses(tmp_path, parsed_documents):
     # Word tokens only (no character bigrams): this pins what the jieba dictionary alone finds.
-    report = build_index(parsed_documents, tmp_path / "index", embed_model=None, progress=False, char_ngrams=0)
+    report = build_index(
+        parsed_documents, tmp_path / "index", embed_model=None, progress=False, char_ngrams=0
+    )
     loaded = load_index(tmp_path / "index")
     assert report.clause_count == len(loaded.clauses) == sum(len(d.clauses) for d in parsed_documents)
     # Places and issuers from the parsed metadata are in the dictionary.
