@@ -19,6 +19,7 @@ from api.querylog import open_query_log
 from api.ratelimit import RateLimitMiddleware
 from api.routes import admin, admin_docs, ask, documents, health, pages
 from api.routes.pages import STATIC_DIR
+from api.wechat.privacy import RedactWeChatQuery
 from policyqa.config import Settings, get_settings
 from rag.conversation import ConversationStore
 from rag.engine import Engine
@@ -60,6 +61,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         query_log.close()
 
 
+def _redact_access_log() -> None:
+    # WeChat puts the follower's OpenID and the signatures in the query string; uvicorn logs full paths.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactWeChatQuery) for f in access.filters):
+        access.addFilter(RedactWeChatQuery())
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Return the app over `engine`, or over the index named by settings (refusing to start if it is bad)."""
     settings = settings or get_settings()
@@ -69,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         engine = Engine.from_dir(settings.index, conversations=conversations)  # raises IndexLoadError
     for warning in engine.index.warnings:  # e.g. BM25-only: how to provide an embedding model
         logger.warning("%s", warning)
+    _redact_access_log()
     app = FastAPI(
         lifespan=_lifespan,
         title="PolicyQA 政策问答",

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     wechat_token: str | None = Field(None, alias="WECHAT_TOKEN")
     wechat_aes_key: str | None = Field(None, alias="WECHAT_AES_KEY")
     wechat_app_id: str | None = Field(None, alias="WECHAT_APP_ID")
+    wechat_openid_salt: str | None = Field(None, alias="WECHAT_OPENID_SALT")  # default: the token
     wechat_deadline_s: float = Field(4.0, alias="WECHAT_DEADLINE_SECONDS", gt=0, le=4.8)
     wechat_timestamp_window_s: int = Field(300, alias="WECHAT_TIMESTAMP_WINDOW_SECONDS", ge=1)
     wechat_menu_keys: dict[str, str] = Field(default_factory=dict, alias="WECHAT_MENU_KEYS")

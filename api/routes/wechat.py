@@ -13,6 +13,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Protocol
@@ -21,6 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import EngineDep, SettingsDep
+from api.querylog import log_query
 from api.validation import clean_question
 from api.wechat import reply
 from api.wechat.crypto import (
@@ -154,7 +156,7 @@ async def receive_message(
     except MalformedMessageError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"消息格式不正确：{error}") from error
 
-    salt = settings.wechat_token or ""
+    salt = settings.wechat_openid_salt or settings.wechat_token or ""
     follower = hash_openid(message.from_user, salt)
     plan = plan_reply(message, settings)
     logger.info("wechat %s from %s: %s", message.msg_type, follower, "question" if plan.question else "fixed")
@@ -166,6 +168,13 @@ async def receive_message(
             SESSION_PREFIX + follower,
             message,
             settings.public_url,
+            partial(
+                log_query,
+                request.app,
+                channel="wechat",
+                question=plan.question,
+                follower_id=message.from_user,
+            ),
         )
         future = asyncio.wrap_future(store.submit(dedup_key(message.dedup_key_parts, salt), compute))
         remaining = settings.wechat_deadline_s - (time.monotonic() - started)
@@ -204,18 +213,31 @@ def plan_reply(message: InboundMessage, settings: Settings) -> ReplyPlan:
 
 
 def compute_answer_reply(
-    engine: AnswerEngine, question: str, session_id: str, message: InboundMessage, public_url: str
+    engine: AnswerEngine,
+    question: str,
+    session_id: str,
+    message: InboundMessage,
+    public_url: str,
+    log: Callable[..., None] | None = None,
 ) -> str:
-    """Ask the engine and return the plaintext reply XML (runs in a worker thread; never raises)."""
+    """Ask the engine and return the plaintext reply XML (runs in a worker thread; never raises).
+
+    `log(answer=..., latency_ms=...)` records the question in the staff query log (answer None = error).
+    """
+    started = time.perf_counter()
+    answer: Answer | None = None
     create_time = int(time.time())
     budget = (
         reply.MAX_REPLY_BYTES - 1 - text_reply_overhead_bytes(message.from_user, message.to_user, create_time)
     )
     try:
-        content = reply.answer_text(engine.ask(question, session_id=session_id), public_url, budget)
+        answer = engine.ask(question, session_id=session_id)
+        content = reply.answer_text(answer, public_url, budget)
     except Exception:  # an engine failure must still give the follower an answer, not a WeChat error
         logger.exception("engine failed on a WeChat question")
         content = reply.busy_text()
+    if log is not None:
+        log(answer=answer, latency_ms=(time.perf_counter() - started) * 1000)
     return build_text_reply(message.from_user, message.to_user, content, create_time)
 
 

@@ -224,3 +224,19 @@ def test_nothing_answered_is_lost_when_the_server_is_killed(built_index: Path, t
     logged = {str(r["question"]) for r in _rows(log_path)}
     missing = [q for q in answered if q not in logged]
     assert not missing, f"{len(missing)} answered questions missing from the log, e.g. {missing[:3]}"
+
+
+def test_wechat_questions_reach_the_log_with_hashed_openid(engine: Engine, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.api.test_wechat import OPENID, WeChatServer, make_settings, message_xml
+
+    log_path = tmp_path / "queries.sqlite"
+    settings = make_settings(query_log=log_path, rate_limit_per_minute=0)
+    with TestClient(create_app(settings=settings, engine=engine)) as client:
+        response = WeChatServer(client, mode="safe").post(message_xml("text", Content="长宁区宝宝屋"))
+        assert response.status_code == 200
+    rows = _rows(log_path)
+    assert [(r["channel"], r["question"], r["status"]) for r in rows] == [("wechat", "长宁区宝宝屋", "found")]
+    assert OPENID.encode() not in _raw_bytes(log_path)
