@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from index.bm25 import BM25Index
-from index.build import harvest_terms, tokenize_texts
+from index.build import DEFAULT_CHAR_NGRAMS, harvest_terms, tokenize_texts
 from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseIndex
 from index.tokenize import ChineseTokenizer
 from rag.fuse import reciprocal_rank_fusion
@@ -44,7 +44,7 @@ REF_MAX_CLAUSES = 100_000  # rank_bm25 beyond this takes minutes to build and ~1
 ANN_MAX_CLAUSES = 100_000
 TOKENIZE_SAMPLE = 20_000
 SENTENCE_SPLIT = re.compile(r"(?<=[。；！？])")
-CHAR_NGRAMS = 2  # as `policyqa build`
+CLAUSE_NOISE = 0.3  # each clause's own component: real texts never embed to exactly the same vector
 QUERY_NOISE = 0.5  # query vector = unit(sentence vector + noise): near, not equal, to clauses
 RSS_POLL_S = 0.01
 SEED = 20240501
@@ -134,7 +134,7 @@ def load_sentence_pool(dim: int, embed_model: str | None, seed: int = SEED) -> S
     from corpus.load import load_corpus
 
     documents = load_corpus(ROOT / "corpus" / "data")
-    tokenizer = ChineseTokenizer(harvest_terms([d.meta for d in documents]), char_ngrams=CHAR_NGRAMS)
+    tokenizer = ChineseTokenizer(harvest_terms([d.meta for d in documents]), char_ngrams=DEFAULT_CHAR_NGRAMS)
     seen: dict[str, None] = {}
     for document in documents:
         for clause in document.clauses:
@@ -181,11 +181,14 @@ def clause_texts(pool: SentencePool, composition: np.ndarray) -> list[str]:
 
 def clause_vectors(pool: SentencePool, composition: np.ndarray, chunk: int = 100_000) -> np.ndarray:
     """Return unit vectors of the synthetic clauses: normalised sums of their sentences' vectors."""
-    out = np.empty((len(composition), pool.vectors.shape[1]), dtype=np.float32)
+    dim = pool.vectors.shape[1]
+    out = np.empty((len(composition), dim), dtype=np.float32)
+    rng = np.random.default_rng(SEED + len(composition))
     padded = np.vstack([pool.vectors, np.zeros((1, pool.vectors.shape[1]), dtype=np.float32)])
     for start in range(0, len(composition), chunk):
         rows = composition[start : start + chunk]
         summed = padded[rows].sum(axis=1)  # -1 picks the zero row
+        summed += rng.standard_normal(summed.shape).astype(np.float32) * (CLAUSE_NOISE / np.sqrt(dim))
         summed /= np.linalg.norm(summed, axis=1, keepdims=True)
         out[start : start + len(rows)] = summed
     return out
@@ -390,6 +393,15 @@ def faiss_variants(dim: int, n: int) -> dict[str, Callable[[], Any]]:
     }
 
 
+def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray, kth_score: np.ndarray) -> float:
+    """Return the share of found ids scoring at least the exact k-th score (ties count as hits)."""
+    hits = 0
+    for query, ids, threshold in zip(queries, found, kth_score, strict=True):
+        ids = ids[ids >= 0]
+        hits += int(np.sum(vectors[ids] @ query >= threshold - 1e-5))
+    return hits / found.size
+
+
 def run_index_types(
     pool: SentencePool, n: int, qvecs: np.ndarray, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -400,7 +412,7 @@ def run_index_types(
     dim = vectors.shape[1]
     exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)
-    truth = exact.search(qvecs, TOP_K)[1]
+    kth_score = exact.search(qvecs, TOP_K)[0][:, -1]
     rows = []
     for name, make in faiss_variants(dim, n).items():
         say(f"[bench] index types at {n:,}: {name}")
@@ -413,7 +425,7 @@ def run_index_types(
 
         build_s, _ = timed(build)
         found = index.search(qvecs, TOP_K)[1]
-        recall = float(np.mean([len(set(f) & set(t)) / TOP_K for f, t in zip(found, truth, strict=True)]))
+        recall = recall_at_k(vectors, qvecs, found, kth_score)
 
         def query(i: int, index: Any = index) -> Any:
             return index.search(qvecs[i : i + 1], FETCH)
@@ -433,7 +445,11 @@ def build_bundled_index(out: Path) -> Path:
     from index.build import build_index
 
     build_index(
-        load_corpus(ROOT / "corpus" / "data"), out, embed_model=None, progress=False, char_ngrams=CHAR_NGRAMS
+        load_corpus(ROOT / "corpus" / "data"),
+        out,
+        embed_model=None,
+        progress=False,
+        char_ngrams=DEFAULT_CHAR_NGRAMS,
     )
     return out
 
@@ -543,7 +559,13 @@ def measure_http(
                     nonlocal errors
                     for i in counter:
                         started = time.perf_counter()
-                        response = await client.post("/api/v1/ask", json={"question": texts[i % len(texts)]})
+                        try:
+                            response = await client.post(
+                                "/api/v1/ask", json={"question": texts[i % len(texts)]}
+                            )
+                        except httpx.TransportError:  # e.g. a worker restarted by uvicorn's supervisor
+                            errors += 1
+                            continue
                         latencies.append(time.perf_counter() - started)
                         errors += response.status_code != 200
 
@@ -583,22 +605,45 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         "ref_max": options.ref_max,
         "sizes": [],
     }
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = options.out_dir / "bench.partial.json"
     for n in sorted(options.sizes):
         results["sizes"].append(run_size(options, pool, n, texts, qvecs))
+        checkpoint.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
     ann_n = min(max(options.sizes), options.ann_max)
     results["index_types"] = run_index_types(pool, ann_n, qvecs, say)
+    checkpoint.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+    results["service"] = run_service(options, texts)
+    checkpoint.unlink(missing_ok=True)
+    return results
 
-    options.out_dir.mkdir(parents=True, exist_ok=True)
+
+def run_service(options: BenchOptions, texts: list[str]) -> dict[str, Any]:
+    """Measure cold start, in-process and (with --http) HTTP serving of the bundled corpus.
+
+    A failing measurement is recorded as {"error": ...} so the retrieval figures are still written.
+    """
+    say = options.progress
     index_dir = options.out_dir / "bundled-index"
     say("[bench] service: bundled index, cold start, in-process /api/v1/ask")
     build_bundled_index(index_dir)
-    service: dict[str, Any] = {"cold_start": measure_cold_start(index_dir)}
-    service["in_process"] = measure_in_process(index_dir, texts)
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "cold_start": lambda: measure_cold_start(index_dir),
+        "in_process": lambda: measure_in_process(index_dir, texts),
+    }
     if options.http:
-        say(f"[bench] HTTP: uvicorn --workers {options.workers}, {options.http_concurrency} clients")
-        service["http"] = measure_http(
+        steps["http"] = lambda: measure_http(
             index_dir, texts, options.http_requests, options.http_concurrency, options.workers
         )
-    results["service"] = service
-    shutil.rmtree(index_dir, ignore_errors=True)
-    return results
+    service: dict[str, Any] = {}
+    try:
+        for name, measure in steps.items():
+            say(f"[bench] service: {name}")
+            try:
+                service[name] = measure()
+            except Exception as error:  # e.g. the app failing to import: keep the other figures
+                service[name] = {"error": f"{type(error).__name__}: {error}"[:500]}
+                say(f"[bench] service: {name} failed: {service[name]['error']}")
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    return service

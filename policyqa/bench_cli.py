@@ -71,8 +71,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Synthetic clauses recombine {results['sentences']} real sentences of the bundled corpus. Vectors: "
         f"{results['vectors']}; query encoding is excluded. Latencies over {results['queries']} queries "
-        f"(reference: {min(results['queries'], REF_QUERIES)}) "
-        f"(the eval set's questions), {FETCH} candidates per retriever, hybrid = both + RRF. BM25 scores equal "
+        f"(reference: {min(results['queries'], REF_QUERIES)}; the eval set's questions), "
+        f"{FETCH} candidates per retriever, hybrid = both + RRF. BM25 scores equal "
         f"rank_bm25's (np.allclose): {matches or 'not checked'}. Machine: {results['machine']['cpus']} CPUs.",
         "",
     ]
@@ -89,26 +89,28 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{_ms(r['p50'])} | {_ms(r['p95'])} | {_ms(r['p99'])} |"
         )
     service = results["service"]
-    cold, local = service["cold_start"], service["in_process"]
-    out += [
-        "",
-        "### Service on the bundled corpus",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| cold start: `policyqa ask` process start to answer (median of 3) | {cold['median_s']:.2f} s |",
-        f"| POST /api/v1/ask in process (ASGI, no socket) p50 / p95 / p99 | "
-        f"{_ms(local['p50'])} / {_ms(local['p95'])} / {_ms(local['p99'])} ms |",
-    ]
-    http = service.get("http")
-    if http:
-        out += [
+    out += ["", "### Service on the bundled corpus", "", "| measure | value |", "|---|---|"]
+    cold, local, http = service.get("cold_start"), service.get("in_process"), service.get("http")
+    cold_label = "cold start: `policyqa ask` process start to answer (median of 3)"
+    local_label = "POST /api/v1/ask in process (ASGI, no socket) p50 / p95 / p99"
+    if cold and "error" not in cold:
+        out.append(f"| {cold_label} | {cold['median_s']:.2f} s |")
+    else:
+        out.append(f"| {cold_label} | failed: {cold['error'] if cold else 'not run'} |")
+    if local and "error" not in local:
+        out.append(f"| {local_label} | {_ms(local['p50'])} / {_ms(local['p95'])} / {_ms(local['p99'])} ms |")
+    else:
+        out.append(f"| {local_label} | failed: {local['error'] if local else 'not run'} |")
+    if http and "error" not in http:
+        out.append(
             f"| HTTP /api/v1/ask, uvicorn --workers {http['workers']}, {http['concurrency']} clients, "
             f"{http['requests']} requests | {http['rps']:.0f} req/s, p50 / p95 / p99 "
-            f"{_ms(http['p50'])} / {_ms(http['p95'])} / {_ms(http['p99'])} ms, {http['errors']} errors |",
-        ]
+            f"{_ms(http['p50'])} / {_ms(http['p95'])} / {_ms(http['p99'])} ms, {http['errors']} errors |"
+        )
     else:
-        out.append("| HTTP /api/v1/ask | not run (pass --http) |")
+        out.append(
+            f"| HTTP /api/v1/ask | {'failed: ' + http['error'] if http else 'not run (pass --http)'} |"
+        )
     return "\n".join(out) + "\n"
 
 

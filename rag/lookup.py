@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from corpus.models import KIND_PREAMBLE, Clause, DocumentMeta
 from rag.numbers import (
     NUMERAL,
-    STYLE_ARABIC,
+    STYLE_ARABIC_DOT,
+    STYLE_ARABIC_PAREN,
     STYLE_ARTICLE,
-    STYLE_CN,
-    STYLE_PAREN_ARABIC,
-    STYLE_PAREN_CN,
+    STYLE_CHAPTER,
+    STYLE_CN_COMMA,
+    STYLE_CN_PAREN,
+    STYLE_SECTION,
     NumberKey,
     cn_to_int,
     heading_number,
@@ -71,11 +73,11 @@ def parse_reference(question: str) -> ClauseReference | None:
         if value is None:
             return None
         if unit in ("章", "节"):
-            target = NumberKey("chapter", value)
+            target = NumberKey(STYLE_CHAPTER if unit == "章" else STYLE_SECTION, value)
         elif open_:
-            target = NumberKey(STYLE_PAREN_ARABIC if numeral.isdigit() else STYLE_PAREN_CN, value)
+            target = NumberKey(STYLE_ARABIC_PAREN if numeral.isdigit() else STYLE_CN_PAREN, value)
         else:
-            target, any_style = NumberKey(STYLE_ARABIC, value), True
+            target, any_style = NumberKey(STYLE_ARABIC_DOT, value), True
         for sec in _SECTION.finditer(text[: target_match.start()]):
             numeral = sec.group(1) or sec.group(2)
             sec_value = cn_to_int(numeral)
@@ -83,9 +85,9 @@ def parse_reference(question: str) -> ClauseReference | None:
                 continue
             is_cn = not numeral.isdigit()
             if sec.group(1):
-                sections.append(NumberKey(STYLE_PAREN_CN if is_cn else STYLE_PAREN_ARABIC, sec_value))
+                sections.append(NumberKey(STYLE_CN_PAREN if is_cn else STYLE_ARABIC_PAREN, sec_value))
             else:
-                sections.append(NumberKey(STYLE_CN if is_cn else STYLE_ARABIC, sec_value))
+                sections.append(NumberKey(STYLE_CN_COMMA if is_cn else STYLE_ARABIC_DOT, sec_value))
     prefix = text[: target_match.start()] if target_match else ""
     explicit = doc_number is not None or (target_match is not None and target_match.group(2) is not None)
     return ClauseReference(
@@ -117,12 +119,10 @@ def _matches(key: NumberKey | None, ref: ClauseReference) -> bool:
         return False
     if ref.any_style:
         return key.value == ref.target.value and key.style in (
-            STYLE_ARABIC,
-            STYLE_PAREN_ARABIC,
+            STYLE_ARABIC_DOT,
+            STYLE_ARABIC_PAREN,
             STYLE_ARTICLE,
         )
-    if ref.target.style == "chapter":
-        return key == ref.target
     return key == ref.target
 
 
@@ -176,7 +176,7 @@ def resolve_reference(
             key = parse_number(clause.number)
             if key:
                 by_style.setdefault(key.style, []).append(clause)
-        order = (STYLE_ARTICLE, STYLE_PAREN_ARABIC, STYLE_ARABIC)
+        order = (STYLE_ARTICLE, STYLE_ARABIC_PAREN, STYLE_ARABIC_DOT)
         found = [c for style in order for c in by_style.get(style, [])]
     found.sort(key=lambda c: candidate_docs.index(c.doc_id))
     return found

@@ -37,15 +37,15 @@ def test_cn_to_int(numeral: str, value: int) -> None:
 @pytest.mark.parametrize(
     ("printed", "key"),
     [
-        ("(17)", NumberKey("paren_arabic", 17)),
-        ("（17）", NumberKey("paren_arabic", 17)),
-        ("17.", NumberKey("arabic", 17)),
-        ("1．", NumberKey("arabic", 1)),
-        ("（三）", NumberKey("paren_cn", 3)),
-        ("三、", NumberKey("cn", 3)),
+        ("(17)", NumberKey("arabic_paren", 17)),
+        ("（17）", NumberKey("arabic_paren", 17)),
+        ("17.", NumberKey("arabic_dot", 17)),
+        ("1．", NumberKey("arabic_dot", 1)),
+        ("（三）", NumberKey("cn_paren", 3)),
+        ("三、", NumberKey("cn_comma", 3)),
         ("第三条", NumberKey("article", 3)),
         ("⑤", NumberKey("circled", 5)),
-        ("专栏二", NumberKey("column", 2)),
+        ("专栏二", NumberKey("box", 2)),
     ],
 )
 def test_parse_number(printed: str, key: NumberKey) -> None:
@@ -59,21 +59,21 @@ def test_parse_number_rejects_non_numbers() -> None:
 
 
 def test_heading_number() -> None:
-    assert heading_number("（四）推进儿童普惠福利体系建设。") == NumberKey("paren_cn", 4)
-    assert heading_number("二、重点任务") == NumberKey("cn", 2)
-    assert heading_number("7.提升儿童教育卫生福利保障水平。") == NumberKey("arabic", 7)
+    assert heading_number("（四）推进儿童普惠福利体系建设。") == NumberKey("cn_paren", 4)
+    assert heading_number("二、重点任务") == NumberKey("cn_comma", 2)
+    assert heading_number("7.提升儿童教育卫生福利保障水平。") == NumberKey("arabic_dot", 7)
     assert heading_number("依法落实儿童法律保护体系。") is None
 
 
 def test_parse_reference_forms() -> None:
     ref = parse_reference("长宁区行动计划第(20)条")
-    assert ref is not None and ref.target == NumberKey("paren_arabic", 20) and not ref.any_style
+    assert ref is not None and ref.target == NumberKey("arabic_paren", 20) and not ref.any_style
     ref = parse_reference("广西方案第17条")
-    assert ref is not None and ref.target == NumberKey("arabic", 17) and ref.any_style
+    assert ref is not None and ref.target == NumberKey("arabic_dot", 17) and ref.any_style
     ref = parse_reference("大渡口规划重点任务(四)第2条")
-    assert ref is not None and ref.sections == (NumberKey("paren_cn", 4),) and ref.target.value == 2
+    assert ref is not None and ref.sections == (NumberKey("cn_paren", 4),) and ref.target.value == 2
     ref = parse_reference("渝中区三年行动计划第（44）项")
-    assert ref is not None and ref.target == NumberKey("paren_arabic", 44)
+    assert ref is not None and ref.target == NumberKey("arabic_paren", 44)
     ref = parse_reference("渝中府办[2024]7号是什么文件")
     assert ref is not None and ref.doc_number == "渝中府办(2024)7号" and ref.target is None
     assert parse_reference("孩子被欺负了怎么办") is None
