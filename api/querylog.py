@@ -118,14 +118,19 @@ class QueryLog:
             )
 
     def record_answer(
-        self, channel: str, question: str, answer: Answer, latency_ms: float, session_id: str | None = None
+        self,
+        channel: str,
+        question: str,
+        answer: Answer | None,
+        latency_ms: float,
+        session_id: str | None = None,
     ) -> None:
-        """Insert the row for an engine answer (status and top clause taken from it)."""
-        top = answer.hits[0].clause.id if answer.hits else None
+        """Insert the row for an engine answer (status and top clause taken from it; None = an error)."""
+        top = answer.hits[0].clause.id if answer is not None and answer.hits else None
         self.record(
             channel=channel,
             question=question,
-            status=answer.status,
+            status=answer.status if answer is not None else STATUS_ERROR,
             top_clause_id=top,
             latency_ms=latency_ms,
             session_id=session_id,
@@ -165,18 +170,7 @@ def log_query(
     here. Blocking (~0.1 ms); call it from the worker thread that computed the answer.
     """
     query_log: QueryLog | None = getattr(app.state, "query_log", None)
-    if query_log is None:
-        return
-    if answer is None:
-        query_log.record(
-            channel=channel,
-            question=question,
-            status=STATUS_ERROR,
-            top_clause_id=None,
-            latency_ms=latency_ms,
-            session_id=follower_id,
-        )
-    else:
+    if query_log is not None:
         query_log.record_answer(channel, question, answer, latency_ms, follower_id)
 
 

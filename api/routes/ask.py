@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep
-from api.querylog import CHANNEL_API, CHANNEL_WEB, STATUS_ERROR, QueryLog, get_query_log
+from api.querylog import CHANNEL_API, CHANNEL_WEB, QueryLog, get_query_log
 from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchRequest, SearchResponse
 from api.validation import clean_question
 from rag.engine import Engine
@@ -30,22 +30,13 @@ def _ask_and_log(
 ) -> Answer:
     """Answer in the worker thread, and commit the log row before the answer can be sent."""
     started = time.perf_counter()
+    answer: Answer | None = None
     try:
         answer = engine.ask(question, f"web:{session_id}")
-    except Exception:
+    finally:  # an engine error is logged too (as "error"), then raised
         if query_log is not None:
-            latency_ms = (time.perf_counter() - started) * 1000
-            query_log.record(
-                channel=channel,
-                question=question,
-                status=STATUS_ERROR,
-                top_clause_id=None,
-                latency_ms=latency_ms,
-                session_id=session_id,
-            )
-        raise
-    if query_log is not None:
-        query_log.record_answer(channel, question, answer, (time.perf_counter() - started) * 1000, session_id)
+            latency = (time.perf_counter() - started) * 1000
+            query_log.record_answer(channel, question, answer, latency, session_id)
     return answer
 
 
