@@ -36,13 +36,14 @@ from rag.models import (
     Hit,
     SearchResult,
 )
-from rag.normalize import RESOURCES, expand_synonyms, load_synonyms, normalize_question, to_matching_form
+from rag.normalize import RESOURCES, expand_synonyms, load_synonyms, normalize_question
 from rag.places import PlaceIndex
 
 RETRIEVER_BM25 = "bm25"
 RETRIEVER_VECTOR = "vector"
 RETRIEVER_LOOKUP = "lookup"
 MIN_CANDIDATES = 50
+CLAUSE_TOKEN_CACHE = 100_000  # token sets of clauses checked for refusal
 QUERY_VECTOR_CACHE = 2048  # recent query vectors kept (oldest dropped first)
 # Refusal: share of the question's (idf-weighted) content words that the best clause covers.
 # Calibrated on the dev split of eval/questions.jsonl (see README, "Refusal").
@@ -78,9 +79,10 @@ class Engine:
         self.places = PlaceIndex.from_documents(index.documents)
         self._position = {c.id: i for i, c in enumerate(self.clauses)}
         self._doc_of = np.array([c.doc_id for c in self.clauses], dtype=object)
-        self._corpus_text = to_matching_form("\n".join(c.text for c in self.clauses))
-        self._clause_tokens: list[set[str]] | None = None
-        self._idf = self._token_idf()
+        # idf from the BM25 index's document frequencies: nothing is re-tokenised at start-up.
+        self._vocabulary = index.bm25.vocabulary
+        self._doc_freq = np.diff(index.bm25.weights.indptr)
+        self._clause_tokens: dict[int, frozenset[str]] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
 
@@ -296,7 +298,8 @@ class Engine:
         return None
 
     def _mentioned(self, places: Sequence[str]) -> bool:
-        return any(to_matching_form(p) in self._corpus_text for p in places)
+        # A place is mentioned when every token of its name occurs in some clause (e.g. 朝天门, 虹桥).
+        return any(all(t in self._vocabulary for t in self.index.tokenizer(p)) for p in places)
 
     def _region_names(self) -> list[str]:
         return sorted({d.region for d in self.documents.values() if d.region})
@@ -308,14 +311,20 @@ class Engine:
         return tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
 
     # ----------------------------------------------------------------------------------------------
-    def _token_idf(self) -> dict[str, float]:
-        counts: dict[str, int] = {}
-        self._clause_tokens = [set(self.index.tokenizer(indexed_text(c))) for c in self.clauses]
-        for tokens in self._clause_tokens:
-            for token in tokens:
-                counts[token] = counts.get(token, 0) + 1
+    def _idf(self, token: str) -> float:
+        term = self._vocabulary.get(token)
+        # A word no clause contains weighs as much as the rarest word that some clause does contain.
+        frequency = 1 if term is None else max(int(self._doc_freq[term]), 1)
         total = max(len(self.clauses), 1)
-        return {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
+        return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
+    def _tokens_of(self, position: int) -> frozenset[str]:
+        tokens = self._clause_tokens.get(position)
+        if tokens is None:  # computed for the few clauses that reach the refusal check, then kept
+            tokens = frozenset(self.index.tokenizer(indexed_text(self.clauses[position])))
+            if len(self._clause_tokens) < CLAUSE_TOKEN_CACHE:
+                self._clause_tokens[position] = tokens
+        return tokens
 
     def _content_tokens(self, query: str) -> set[str]:
         place_words = {a for a in self.places.alias_to_place}
@@ -327,15 +336,13 @@ class Engine:
 
     def _coverage(self, query: str, clause: Clause) -> float:
         """Share of the question's idf weight found in the clause (synonyms count for their words)."""
-        assert self._clause_tokens is not None
-        clause_tokens = self._clause_tokens[self._position[clause.id]]
+        clause_tokens = self._tokens_of(self._position[clause.id])
         tokens = self._content_tokens(query)
         if not tokens:
             return 1.0
-        max_idf = max(self._idf.values(), default=1.0)
         total = covered = 0.0
         for token in tokens:
-            weight = self._idf.get(token, max_idf)
+            weight = self._idf(token)
             total += weight
             if token in clause_tokens or any(t in clause_tokens for t in self._expansions(token)):
                 covered += weight
