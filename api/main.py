@@ -17,13 +17,14 @@ from starlette.exceptions import HTTPException
 from api.deps import EngineHolder
 from api.querylog import open_query_log
 from api.ratelimit import RateLimitMiddleware
+from api.redis_state import RedisRateLimitStore, RedisReplyStore
 from api.routes import admin, admin_docs, ask, documents, health, pages
 from api.routes.pages import STATIC_DIR
 from api.wechat.privacy import RedactWeChatQuery
 from policyqa.config import Settings, get_settings
 from rag.conversation import ConversationStore
 from rag.engine import Engine
-from rag.redis_store import RedisRateLimitStore, make_state_store, redis_client
+from rag.redis_store import make_state_store, redis_client
 
 logger = logging.getLogger("policyqa.api")
 
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(RateLimitMiddleware, limit_per_minute=settings.rate_limit_per_minute)
     if settings.redis_url:  # counters shared by every worker
         app.state.rate_limit_store = RedisRateLimitStore(redis_client(settings.redis_url))
+        # A WeChat retry reaching another worker gets the reply the first worker computed.
+        app.state.reply_store = RedisReplyStore.from_url(settings.redis_url)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -71,8 +71,11 @@ class AnswerEngine(Protocol):
 _reply_store: ReplyStore | None = None
 
 
-def get_reply_store() -> ReplyStore:
-    """Return the process-wide retry store (tests override this dependency with a fresh one)."""
+def get_reply_store(request: Request) -> ReplyStore:
+    """Return the app's retry store (Redis with several workers, see create_app), else a process-wide one."""
+    store: ReplyStore | None = getattr(request.app.state, "reply_store", None)
+    if store is not None:
+        return store
     global _reply_store
     if _reply_store is None:
         _reply_store = InMemoryReplyStore()

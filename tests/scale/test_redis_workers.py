@@ -20,30 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
 WECHAT_TOKEN = "scale-test-token"
-
-
-def wechat_app() -> FastAPI:
-    """Uvicorn factory: the real app, with WeChat retries de-duplicated in Redis.
-
-    Stands for the one-line change the WeChat router needs (its `get_reply_store` returning a
-    `RedisReplyStore` when REDIS_URL is set); the router itself is not edited here.
-    """
-    from api.main import create_app
-    from api.routes.wechat import get_reply_store
-    from policyqa.config import get_settings
-    from rag.redis_store import RedisReplyStore
-
-    app = create_app()
-    redis_url = get_settings().redis_url
-    if redis_url:
-        store = RedisReplyStore.from_url(redis_url)
-        app.dependency_overrides[get_reply_store] = lambda: store
-    return app
 
 
 def free_port() -> int:
@@ -139,7 +119,7 @@ def workers(redis_url: str, built_index: Path) -> Iterator[tuple[str, str]]:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "tests.scale.test_redis_workers:wechat_app",
+                    "api.main:create_app",
                     "--factory",
                     "--host",
                     "127.0.0.1",
@@ -235,7 +215,7 @@ def test_wechat_retry_on_the_other_worker_gets_the_same_reply(workers: tuple[str
 
 
 def test_reply_in_progress_on_one_worker_is_awaited_by_the_other(redis_url: str) -> None:
-    from rag.redis_store import RedisReplyStore
+    from api.redis_state import RedisReplyStore
 
     first_worker, second_worker = RedisReplyStore.from_url(redis_url), RedisReplyStore.from_url(redis_url)
     calls: list[str] = []
