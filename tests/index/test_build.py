@@ -120,3 +120,11 @@ def test_parsed_corpus_builds_and_finds_clauses(tmp_path, parsed_documents):
     ids, _ = loaded.bm25.top_k(loaded.tokenizer("(17) 婴幼儿照护服务"), 1)
     top = loaded.clauses[ids[0]]
     assert top.doc_id == "yuzhong-plan" and top.number == "(17)"
+
+
+def test_dense_kind_is_exact_for_small_indexes_and_hnsw_for_large() -> None:
+    from index.build import EXACT_SEARCH_MAX_CLAUSES, choose_dense_kind
+
+    assert choose_dense_kind(434) == "flat"
+    assert choose_dense_kind(EXACT_SEARCH_MAX_CLAUSES) == "flat"
+    assert choose_dense_kind(EXACT_SEARCH_MAX_CLAUSES + 1) == "hnsw"
