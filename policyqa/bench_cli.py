@@ -53,7 +53,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         tokenise += [f"{row['tokenize']['seconds']:.1f}{scaled}", "same", "-"]
     lines.append("| " + " | ".join(tokenise) + " |")
     add("build s: BM25", lambda r: r["bm25_build_s"], lambda v: f"{v:.2f}")
-    add("build s: vectors (ours: flat <=50k, HNSW above; ref: flat)", lambda r: r["dense_build_s"], lambda v: f"{v:.2f}")
+    add(
+        "build s: vectors (ours: flat <=50k, HNSW above; ref: flat)",
+        lambda r: r["dense_build_s"],
+        lambda v: f"{v:.2f}",
+    )
     add("index size on disk MB", lambda r: r["disk_bytes"] / MB, lambda v: f"{v:.0f}")
     add("peak memory MB (RSS delta, build)", lambda r: r["peak_rss_bytes"] / MB, lambda v: f"{v:.0f}")
     for retriever in RETRIEVERS:
