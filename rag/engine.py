@@ -6,6 +6,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from rag.fuse import (
     reciprocal_rank_fusion,
     weighted_score_fusion,
 )
-from rag.highlight import best_sentences
+from rag.highlight import TokenizedSentence, best_sentences, tokenize_sentences
 from rag.lookup import parse_reference, resolve_reference
 from rag.models import (
     MODE_BM25,
@@ -83,6 +84,9 @@ class Engine:
         self._vocabulary = index.bm25.vocabulary
         self._doc_freq = np.diff(index.bm25.weights.indptr)
         self._clause_tokens: dict[int, frozenset[str]] = {}
+        # One question is tokenised for refusal and highlighting of several hits: once is enough.
+        self._content_tokens = lru_cache(maxsize=4096)(self._compute_content_tokens)
+        self._clause_sentences: dict[int, tuple[TokenizedSentence, ...]] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
 
@@ -118,7 +122,7 @@ class Engine:
         highlights: tuple[str, ...] = ()
         if query:
             tokens = self._content_tokens(query)
-            highlights = best_sentences(clause.text, tokens, self.index.tokenizer)
+            highlights = best_sentences(self._sentences_of(self._position[clause.id]), tokens)
         return Hit(clause, doc, score, retrievers, format_citation(clause, doc), highlights)
 
     # ----------------------------------------------------------------------------------------------
@@ -318,6 +322,14 @@ class Engine:
         total = max(len(self.clauses), 1)
         return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
 
+    def _sentences_of(self, position: int) -> tuple[TokenizedSentence, ...]:
+        sentences = self._clause_sentences.get(position)
+        if sentences is None:  # tokenised once per clause shown, then kept
+            sentences = tokenize_sentences(self.clauses[position].text, self.index.tokenizer)
+            if len(self._clause_sentences) < CLAUSE_TOKEN_CACHE:
+                self._clause_sentences[position] = sentences
+        return sentences
+
     def _tokens_of(self, position: int) -> frozenset[str]:
         tokens = self._clause_tokens.get(position)
         if tokens is None:  # computed for the few clauses that reach the refusal check, then kept
@@ -326,13 +338,13 @@ class Engine:
                 self._clause_tokens[position] = tokens
         return tokens
 
-    def _content_tokens(self, query: str) -> set[str]:
-        place_words = {a for a in self.places.alias_to_place}
-        return {
+    def _compute_content_tokens(self, query: str) -> frozenset[str]:
+        """The query's topic words: its tokens less question words and place names."""
+        return frozenset(
             t
             for t in self.index.tokenizer(query)
-            if t.strip() and t not in QUESTION_WORDS and t not in place_words and len(t.strip()) > 0
-        }
+            if t.strip() and t not in QUESTION_WORDS and t not in self.places.alias_to_place
+        )
 
     def _coverage(self, query: str, clause: Clause) -> float:
         """Share of the question's idf weight found in the clause (synonyms count for their words)."""
@@ -349,9 +361,10 @@ class Engine:
         return covered / total if total else 0.0
 
     @staticmethod
-    def _expansions(token: str) -> list[str]:
+    @lru_cache(maxsize=8192)
+    def _expansions(token: str) -> tuple[str, ...]:
         terms: list[str] = []
         for spoken, expansion in load_synonyms():
             if token in spoken or spoken in token:
                 terms.extend(expansion.split())
-        return terms
+        return tuple(terms)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 # Sentence ends in Chinese official text; the delimiter stays with its sentence.
 _SENTENCE = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
+
+TokenizedSentence = tuple[str, frozenset[str]]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -14,15 +17,20 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (m.group(0).strip() for m in _SENTENCE.finditer(text)) if s]
 
 
+def tokenize_sentences(text: str, tokenize: Callable[[str], list[str]]) -> tuple[TokenizedSentence, ...]:
+    """Return each sentence of `text` with its set of tokens (computed once per clause by the caller)."""
+    return tuple((sentence, frozenset(tokenize(sentence))) for sentence in split_sentences(text))
+
+
 def best_sentences(
-    text: str, query_tokens: set[str], tokenize: Callable[[str], list[str]], limit: int = 2
+    sentences: Sequence[TokenizedSentence], query_tokens: AbstractSet[str], limit: int = 2
 ) -> tuple[str, ...]:
-    """Return up to `limit` sentences of `text` sharing the most query tokens, in text order."""
+    """Return up to `limit` sentences sharing the most query tokens, in text order."""
     if not query_tokens:
         return ()
     scored = []
-    for position, sentence in enumerate(split_sentences(text)):
-        overlap = len(query_tokens & set(tokenize(sentence)))
+    for position, (sentence, tokens) in enumerate(sentences):
+        overlap = len(query_tokens & tokens)
         if overlap:
             scored.append((overlap, position, sentence))
     top = sorted(scored, key=lambda s: (-s[0], s[1]))[:limit]
