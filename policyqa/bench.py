@@ -33,6 +33,7 @@ from index.bm25 import BM25Index
 from index.build import DEFAULT_CHAR_NGRAMS, choose_dense_kind, harvest_terms, tokenize_texts
 from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseIndex
 from index.tokenize import ChineseTokenizer
+from policyqa.localserver import start_server, stop_server, wait_until_healthy
 from rag.fuse import reciprocal_rank_fusion
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ QUERY_NOISE = 0.5  # query vector = unit(sentence vector + noise): near, not equ
 RSS_POLL_S = 0.01
 SEED = 20240501
 REF_QUERIES = 50  # rank_bm25 takes ~1 s per query at 10^5 clauses; its percentiles use fewer queries
+HTTP_START_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -505,47 +507,15 @@ def measure_http(
 ) -> dict[str, Any]:
     """Serve with uvicorn --workers on loopback; POST /api/v1/ask `requests` times from async clients."""
     import asyncio
-    import socket
 
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(_env(index_dir), workers=workers)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "uvicorn did not start: "
-                    + (server.stderr.read() if server.stderr else b"").decode()[-500:]
-                )
-            time.sleep(0.2)
+        try:
+            wait_until_healthy(url, server, HTTP_START_TIMEOUT_S)
+        except RuntimeError as error:
+            raise RuntimeError(f"uvicorn did not start: {str(error)[-500:]}") from error
         time.sleep(1.0)  # let every worker finish loading the index
 
         async def drive() -> tuple[list[float], int, float]:
@@ -575,11 +545,7 @@ def measure_http(
 
         latencies, errors, wall = asyncio.run(drive())
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     return {
         "requests": requests,
         "concurrency": concurrency,

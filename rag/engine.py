@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.models import Clause, DocumentMeta
+from corpus.models import KIND_HEADING, Clause, DocumentMeta
 from index.build import indexed_text
 from index.store import LoadedIndex, load_index
 from rag.answerability import unmet_amount
@@ -80,6 +80,8 @@ class Engine:
         self.places = PlaceIndex.from_documents(index.documents)
         self._position = {c.id: i for i, c in enumerate(self.clauses)}
         self._doc_of = np.array([c.doc_id for c in self.clauses], dtype=object)
+        # A heading with no body of its own answers nothing; it stays reachable by lookup and in the outline.
+        self._answerable = np.array([c.kind != KIND_HEADING for c in self.clauses], dtype=bool)
         # idf from the BM25 index's document frequencies: nothing is re-tokenised at start-up.
         self._vocabulary = index.bm25.vocabulary
         self._doc_freq = np.diff(index.bm25.weights.indptr)
@@ -240,7 +242,7 @@ class Engine:
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Hit]:
         expanded = expand_synonyms(query)
-        mask = None if docs is None else np.isin(self._doc_of, list(docs))
+        mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
         fetch = max(top_k * CANDIDATE_MULTIPLIER, MIN_CANDIDATES)
         rankings: dict[str, list[int]] = {}
         scored: dict[str, list[tuple[int, float]]] = {}

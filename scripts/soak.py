@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,12 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python scripts/soak.py`: the repository is not installed
+    sys.path.insert(0, str(ROOT))
+
+from policyqa import localserver  # noqa: E402
+from policyqa.localserver import free_port  # noqa: E402  (tests call soak.free_port)
+
 WARMUP_S = 3.0
 RSS_SAMPLE_S = 1.0
 REQUEST_TIMEOUT_S = 60.0
@@ -71,13 +76,6 @@ class Outcome:
 # --- the server -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def build_index(index_dir: Path) -> None:
     """Build the bundled corpus into `index_dir` with `policyqa build` (BM25-only, offline)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
@@ -96,46 +94,19 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     """Start `uvicorn api.main:create_app` over `index_dir`; return once /health answers."""
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "HF_HUB_OFFLINE": "1",
         "POLICYQA_INDEX": str(index_dir),
         "WECHAT_TOKEN": SOAK_WECHAT_TOKEN,
         **(extra_env or {}),
     }
-    output = log_path.open("wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode} before answering /health")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not answer /health within {START_TIMEOUT_S:.0f}s")
+    # Without a log file the output is dropped (not piped) so a long soak never fills a pipe.
+    process, base_url = localserver.start_server(env, port=port, log_path=log_path or Path(os.devnull))
+    try:
+        localserver.wait_until_healthy(base_url, process, START_TIMEOUT_S, log_path=log_path)
+    except RuntimeError:
+        localserver.stop_server(process)
+        raise
+    return process
 
 
 # --- the clients ------------------------------------------------------------------------------------
@@ -360,11 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            localserver.stop_server(server, timeout_s=15)
         summary, failures = summarize(result, args.max_rss_growth_mb)
         print(render(summary))
         if args.json:

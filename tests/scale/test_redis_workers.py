@@ -6,11 +6,9 @@ and two uvicorn processes serve the real app with REDIS_URL set.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,15 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from policyqa.localserver import free_port, start_server, stop_server, wait_until_healthy
+
 START_TIMEOUT_S = 60.0
 WECHAT_TOKEN = "scale-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
@@ -41,24 +34,10 @@ def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen[b
         try:
             if check():
                 return
-        except (OSError, httpx.HTTPError):
+        except OSError:
             pass
         time.sleep(0.2)
     pytest.fail(f"{what} did not come up within {START_TIMEOUT_S:.0f}s")
-
-
-def is_up(base_url: str) -> bool:
-    return httpx.get(base_url + "/health", timeout=2).status_code < 500
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 @pytest.fixture(scope="module")
@@ -95,52 +74,32 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until(answers_ping, "redis-server", process)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        stop(process)
+        stop_server(process)
 
 
 @pytest.fixture(scope="module")
 def workers(redis_url: str, built_index: Path) -> Iterator[tuple[str, str]]:
     """Two uvicorn processes (the real app, same index, same Redis); yields their base URLs."""
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "POLICYQA_INDEX": str(built_index),
         "REDIS_URL": redis_url,
         "WECHAT_TOKEN": WECHAT_TOKEN,
         "POLICYQA_RATE_LIMIT": "0",
         "HF_HUB_OFFLINE": "1",
     }
-    processes, urls = [], []
+    servers: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        for _ in range(2):
-            port = free_port()
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "api.main:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-            processes.append(process)
-            urls.append(f"http://127.0.0.1:{port}")
-        for process, url in zip(processes, urls, strict=True):
-            wait_until(partial(is_up, url), url, process)
-        yield urls[0], urls[1]
+        for _ in range(2):  # both start before either is waited for
+            servers.append(start_server(env, access_log=True))
+        for process, url in servers:
+            try:
+                wait_until_healthy(url, process, START_TIMEOUT_S)
+            except RuntimeError as error:
+                pytest.fail(str(error))
+        yield servers[0][1], servers[1][1]
     finally:
-        for process in processes:
-            stop(process)
+        for process, _ in servers:
+            stop_server(process)
 
 
 def ask(base_url: str, question: str, session_id: str) -> dict[str, Any]:
