@@ -59,6 +59,8 @@ def parse_document(path: Path, doc_id: str | None = None) -> Document:
 
 def parse_text(text: str, doc_id: str, source_file: str = "") -> Document:
     """Parse policy text given as a string (line numbers count from 1 in `text`)."""
+    # A Python string may hold lone surrogates, which no decoded file does: they become U+FFFD.
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _parse(text, doc_id, source_file, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
