@@ -9,10 +9,10 @@ printf '\n==> ruff\n' >&2
 "$PYTHON" -m ruff check .
 printf '\n==> mypy\n' >&2
 "$PYTHON" -m mypy corpus index rag api eval policyqa
-printf '\n==> pytest\n' >&2
-"$PYTHON" -m pytest -q -p no:cacheprovider "$@"
-
 printf '\n==> evaluation on the bundled corpus (fails below eval/floor.json)\n' >&2
 EVAL_INDEX=$(mktemp -d)/index
-policyqa build --index "$EVAL_INDEX"
-policyqa eval --index "$EVAL_INDEX" --show-failures 10 --check-floor
+"$PYTHON" -m policyqa.cli build --index "$EVAL_INDEX"
+"$PYTHON" -m policyqa.cli eval --index "$EVAL_INDEX" --show-failures 10 --check-floor
+
+printf '\n==> pytest\n' >&2
+"$PYTHON" -m pytest -q -p no:cacheprovider "$@"
