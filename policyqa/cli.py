@@ -6,7 +6,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -224,33 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.set_defaults(func=cmd_serve)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    for module_name in EXTRA_COMMAND_MODULES:
+        import_module(module_name).register(sub)
     return parser
 
 
-# Subcommands owned by other modules (eval, bench, add...) register themselves here.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-
-
-def _register_extras() -> None:
-    from importlib import import_module
-
-    if _EXTRA_COMMANDS:  # already registered in this process
-        return
-    for module_name in ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "policyqa.bench_cli"):
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        _EXTRA_COMMANDS.append(module.register)
+# Subcommands owned by their own modules (each has `register(subparsers)`), imported when the CLI starts.
+EXTRA_COMMAND_MODULES = ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "policyqa.bench_cli")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `policyqa` console script."""
-    _register_extras()
     parser = build_parser()
     args = parser.parse_args(argv)
     has_text = getattr(args, "question", None) or getattr(args, "query", None)

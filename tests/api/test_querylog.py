@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.util
 import json
@@ -20,7 +19,6 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.querylog import QueryLog, log_query, question_key, summarize
-from policyqa import report_cli
 from policyqa.config import Settings
 from rag.engine import Engine
 
@@ -134,11 +132,9 @@ def test_summary_groups_unanswered_questions(tmp_path: Path) -> None:
 
 
 def cli_main(argv: list[str]) -> int:
-    # A parser of our own: policyqa.cli.main registers extension commands again on every call.
-    parser = argparse.ArgumentParser(prog="policyqa")
-    report_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    from policyqa.cli import main
+
+    return main(argv)
 
 
 def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
