@@ -199,16 +199,7 @@ def test_vectors_are_appended_not_recomputed(tmp_path: Path, tiny_embed_model: P
 def test_cli_add_dry_run_then_add_remove_supersede(
     incremental_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import argparse
-
-    from policyqa.docs_cli import register
-
-    def main(argv: list[str]) -> int:
-        # The subcommands as `policyqa` registers them (policyqa.cli.main registers extras once per process).
-        parser = argparse.ArgumentParser(prog="policyqa")
-        register(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args(argv)
-        return int(args.func(args))
+    from policyqa.cli import main
 
     index_dir = tmp_path / "index"
     shutil.copytree(incremental_index, index_dir)
