@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from api.deps import EngineHolder
+from api.limits import RequestLimitsMiddleware
 from api.querylog import open_query_log
 from api.ratelimit import RateLimitMiddleware
 from api.redis_state import RedisRateLimitStore, RedisReplyStore
@@ -104,31 +105,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_headers=["*"],
         )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # Refuse oversized bodies before reading them; WeChat has its own (smaller) limit in its router.
-        length = request.headers.get("content-length")
-        # Document uploads (admin only, key checked before the body is read) may be files up to
-        # admin_docs.MAX_UPLOAD_BYTES, sent as multipart or JSON.
-        upload = request.method == "POST" and request.url.path == admin_docs.UPLOAD_PATH
-        max_bytes = admin_docs.MAX_UPLOAD_BYTES if upload else settings.max_body_bytes
-        if length is not None:
-            if not length.isdigit():
-                return JSONResponse({"detail": "Content-Length 无效。"}, status.HTTP_400_BAD_REQUEST)
-            if int(length) > max_bytes:
-                return JSONResponse(
-                    {"detail": f"请求体过大（上限 {max_bytes} 字节）。"},
-                    status.HTTP_413_CONTENT_TOO_LARGE,
-                )
-        has_body = (length is not None and length != "0") or "transfer-encoding" in request.headers
-        if request.method == "POST" and request.url.path.startswith("/api/") and has_body and not upload:
-            content_type = request.headers.get("content-type", "")
-            if content_type.split(";")[0].strip().lower() != "application/json":
-                return JSONResponse(
-                    {"detail": "请求的 Content-Type 必须是 application/json。"},
-                    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                )
-        return await call_next(request)
+    # Outermost: refuse what is too big or not JSON before anything else reads the body.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_path=admin_docs.UPLOAD_PATH,
+        max_upload_bytes=admin_docs.MAX_UPLOAD_BYTES,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -131,3 +131,14 @@ def test_unknown_ids_are_404_with_message(client: TestClient) -> None:
 def test_search_rejects_bad_parameters(client: TestClient) -> None:
     assert client.post("/api/v1/search", json={"query": "托育", "top_k": 0}).status_code == 422
     assert client.post("/api/v1/search", json={"query": "托育", "mode": "magic"}).status_code == 422
+
+
+def test_streamed_body_without_length_is_cut_off_at_the_limit(client: TestClient) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"question": "'
+        for _ in range(100):
+            yield "托育".encode() * 400
+        yield b'"}'
+
+    response = client.post("/api/v1/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "过大" in response.json()["detail"]
