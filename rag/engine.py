@@ -106,10 +106,7 @@ class Engine:
     @property
     def retrievers(self) -> tuple[str, ...]:
         """Names of the live retrievers."""
-        live = [RETRIEVER_BM25]
-        if self.index.dense is not None and self.index.embedder is not None:
-            live.append(RETRIEVER_VECTOR)
-        return tuple(live)
+        return self.index.retrievers
 
     def clause(self, clause_id: str) -> Clause | None:
         """Return the clause with this id, or None."""
