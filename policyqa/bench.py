@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,16 +247,27 @@ def measure_ours(
         fused = reciprocal_rank_fusion({"bm25": bm25_query(i), "vector": vector_query(i)})
         return fused[:TOP_K]
 
-    count = len(texts)
+    queries = {"bm25": bm25_query, "vector": vector_query, "hybrid": hybrid_query}
+    return _stack_result(bm25_s, dense_s, size, memory["peak"], queries, len(texts), bm25)
+
+
+def _stack_result(
+    bm25_s: float,
+    dense_s: float,
+    disk_bytes: int,
+    peak_rss_bytes: int,
+    queries: Mapping[str, Callable[[int], Any]],
+    count: int,
+    bm25: Any,
+) -> dict[str, Any]:
+    """One stack's row of the table: build times, size, memory and latencies of each retrieval mode."""
     return {
         "bm25_build_s": bm25_s,
         "dense_build_s": dense_s,
         "build_s": bm25_s + dense_s,
-        "disk_bytes": size,
-        "peak_rss_bytes": memory["peak"],
-        "bm25": _latencies(bm25_query, count),
-        "vector": _latencies(vector_query, count),
-        "hybrid": _latencies(hybrid_query, count),
+        "disk_bytes": disk_bytes,
+        "peak_rss_bytes": peak_rss_bytes,
+        **{mode: _latencies(query, count) for mode, query in queries.items()},
         "_bm25": bm25,
     }
 
@@ -299,18 +310,8 @@ def measure_reference(
     def hybrid_query(i: int) -> Any:
         return reciprocal_rank_fusion({"bm25": bm25_query(i), "vector": vector_query(i)})[:TOP_K]
 
-    count = min(len(texts), REF_QUERIES)
-    return {
-        "bm25_build_s": bm25_s,
-        "dense_build_s": dense_s,
-        "build_s": bm25_s + dense_s,
-        "disk_bytes": size,
-        "peak_rss_bytes": memory["peak"],
-        "bm25": _latencies(bm25_query, count),
-        "vector": _latencies(vector_query, count),
-        "hybrid": _latencies(hybrid_query, count),
-        "_bm25": bm25,
-    }
+    queries = {"bm25": bm25_query, "vector": vector_query, "hybrid": hybrid_query}
+    return _stack_result(bm25_s, dense_s, size, memory["peak"], queries, min(len(texts), REF_QUERIES), bm25)
 
 
 def scores_match(ours: BM25Index, reference: Any, tokenizer: ChineseTokenizer, texts: list[str]) -> bool:

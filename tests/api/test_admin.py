@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +16,8 @@ from policyqa.config import Settings
 from rag.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_KEY = "s3cret-admin-key"
+ADMIN_KEY = "s3cret-admin-key"  # as tests/api/conftest.py
 RELOAD = "/api/v1/admin/reload"
-
-
-@pytest.fixture()
-def served_index(built_index: Path, tmp_path: Path) -> Path:
-    """A private copy of the bundled index, so a test may replace or damage it."""
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target)
-    return target
-
-
-@pytest.fixture()
-def admin_client(served_index: Path) -> Iterator[TestClient]:
-    settings = Settings(POLICYQA_RATE_LIMIT=0, POLICYQA_ADMIN_KEY=ADMIN_KEY, POLICYQA_INDEX=served_index)
-    with TestClient(create_app(settings=settings, engine=Engine.from_dir(served_index))) as client:
-        yield client
 
 
 def _rebuild_without(index_dir: Path, doc_id: str) -> None:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import base64
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from policyqa.config import Settings
-from rag.engine import Engine
-
-ADMIN_KEY = "docs-admin-key"
+ADMIN_KEY = "s3cret-admin-key"  # as tests/api/conftest.py
 DOCUMENTS = "/api/v1/admin/documents"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 POLICY_HTML = """<html><head><meta charset="utf-8"><title>某某县人民政府</title></head><body>
@@ -28,17 +22,8 @@ POLICY_HTML = """<html><head><meta charset="utf-8"><title>某某县人民政府<
 
 
 @pytest.fixture()
-def served_index(built_index: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target)
-    return target
-
-
-@pytest.fixture()
-def client(served_index: Path) -> Iterator[TestClient]:
-    settings = Settings(POLICYQA_RATE_LIMIT=0, POLICYQA_ADMIN_KEY=ADMIN_KEY, POLICYQA_INDEX=served_index)
-    with TestClient(create_app(settings=settings, engine=Engine.from_dir(served_index))) as test_client:
-        yield test_client
+def client(admin_client: TestClient) -> TestClient:
+    return admin_client
 
 
 def _upload(client: TestClient, **fields: str) -> dict:

@@ -1,0 +1,32 @@
+"""Fixtures of the API tests: an app over a private copy of the bundled index, with an admin key."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from policyqa.config import Settings
+from rag.engine import Engine
+
+ADMIN_KEY = "s3cret-admin-key"
+
+
+@pytest.fixture()
+def served_index(built_index: Path, tmp_path: Path) -> Path:
+    """A private copy of the bundled index, so a test may change, replace or damage it."""
+    target = tmp_path / "index"
+    shutil.copytree(built_index, target)
+    return target
+
+
+@pytest.fixture()
+def admin_client(served_index: Path) -> Iterator[TestClient]:
+    """A client of the app over `served_index`, with POLICYQA_ADMIN_KEY set to ADMIN_KEY."""
+    settings = Settings(POLICYQA_RATE_LIMIT=0, POLICYQA_ADMIN_KEY=ADMIN_KEY, POLICYQA_INDEX=served_index)
+    with TestClient(create_app(settings=settings, engine=Engine.from_dir(served_index))) as client:
+        yield client
