@@ -243,8 +243,9 @@ class Engine:
         fetch = max(top_k * CANDIDATE_MULTIPLIER, MIN_CANDIDATES)
         rankings: dict[str, list[int]] = {}
         scored: dict[str, list[tuple[int, float]]] = {}
-        weights = dict(self.config.weights)
-        # A retriever calibrated to weight 0 is left out of hybrid ranking altogether.
+        # Fusion weights apply to hybrid ranking only (a single retriever ranks by its own scores); a
+        # retriever calibrated to weight 0 is left out of hybrid ranking altogether.
+        weights = dict(self.config.weights) if mode == MODE_HYBRID else {}
         use_bm25 = mode == MODE_BM25 or (mode == MODE_HYBRID and weights.get(RETRIEVER_BM25, 1.0) > 0)
         use_vector = mode == MODE_VECTOR or (mode == MODE_HYBRID and weights.get(RETRIEVER_VECTOR, 1.0) > 0)
         if use_bm25:

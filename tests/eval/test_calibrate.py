@@ -64,3 +64,19 @@ def test_weights_for_another_model_are_ignored(dense_index: Path) -> None:
         assert dict(Engine.from_dir(dense_index).config.weights) == {"bm25": 1.0, "vector": 1.0}
     finally:
         path.write_text(json.dumps(data))
+
+
+def test_single_retriever_modes_ignore_fusion_weights(dense_index: Path) -> None:
+    path = dense_index / FUSION_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**data, "weights": {"bm25": 1.0, "vector": 0.0}}))
+    try:
+        engine = Engine.from_dir(dense_index)
+        assert dict(engine.config.weights) == {"bm25": 1.0, "vector": 0.0}
+        # Vector mode still ranks by vector similarity (a weight of 0 must not flatten every score to 0).
+        scores = [h.score for h in engine.search("儿童友好城市建设", top_k=5, mode="vector").hits]
+        assert len(scores) == 5 and scores[0] > 0 and scores == sorted(scores, reverse=True)
+        hybrid = engine.search("普惠托育服务", top_k=5, mode="hybrid")
+        assert all(h.retrievers == ("bm25",) for h in hybrid.hits)
+    finally:
+        path.write_text(json.dumps(data))
