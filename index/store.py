@@ -103,6 +103,24 @@ def _switch_into_place(staged: Path, target: Path) -> None:
     _fsync_path(target.parent)
 
 
+def _remove_abandoned_stages(out_dir: Path) -> None:
+    """Delete `<index>.tmp-<pid>` folders left by builds that were killed (their process is gone)."""
+    for stage in out_dir.parent.glob(f"{out_dir.name}.tmp-*"):
+        pid = stage.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
 def save_index(
     out_dir: Path,
     *,
@@ -131,6 +149,7 @@ def save_index(
             raise ValueError("a dense index needs the name of the model that made its vectors")
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_stages(out_dir)
     staged = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir()

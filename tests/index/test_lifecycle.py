@@ -86,6 +86,11 @@ def test_build_killed_while_saving_leaves_old_or_new_never_broken(served: Path, 
         assert _fingerprint(served) == before
     else:  # the build got through the switch first: the new index is whole
         assert loaded.manifest["document_count"] == 4
+    # The next build clears what the killed one left beside the index.
+    rebuild = _start_build(corpus_copy, served)
+    rebuild.communicate(timeout=180)
+    assert rebuild.returncode == 0
+    assert not [p.name for p in served.parent.iterdir() if p.name.startswith(staged_prefix)]
 
 
 def test_bad_document_does_not_touch_the_served_index(served: Path, corpus_copy: Path) -> None:
