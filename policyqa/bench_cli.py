@@ -106,10 +106,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     else:
         out.append(f"| {local_label} | failed: {local['error'] if local else 'not run'} |")
     if http and "error" not in http:
+        marks = [p for p in ("p50", "p90", "p95", "p99") if p in http]
         out.append(
             f"| HTTP /api/v1/ask, uvicorn --workers {http['workers']}, {http['concurrency']} clients, "
-            f"{http['requests']} requests | {http['rps']:.0f} req/s, p50 / p95 / p99 "
-            f"{_ms(http['p50'])} / {_ms(http['p95'])} / {_ms(http['p99'])} ms, {http['errors']} errors |"
+            f"{http['requests']} requests ({http.get('client', 'httpx')}) | {http['rps']:.0f} req/s, "
+            f"{' / '.join(marks)} {' / '.join(_ms(http[p]) for p in marks)} ms, {http['errors']} errors |"
         )
     else:
         out.append(

@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The HTTP load generator of `policyqa bench --http` (a C client leaves the cores to the server).
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # A Chinese font, so screenshots of the pages show text rather than empty boxes.
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 if (( ${#need[@]} )); then
