@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from policyqa.config import Settings
 from rag.engine import Engine
+from tests.contract import HIT_FIELDS
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +27,7 @@ def test_ask_returns_verbatim_clause_with_provenance(client: TestClient) -> None
     assert body["status"] == "found" and body["session_id"]
     hit = body["hits"][0]
     assert hit["doc_id"] == "changning-plan" and "宝宝屋" in hit["text"]
-    assert {
-        "id",
-        "doc_id",
-        "number",
-        "path",
-        "text",
-        "lines",
-        "doc",
-        "score",
-        "retrievers",
-        "citation",
-        "highlights",
-    } <= set(hit)
+    assert set(hit) >= HIT_FIELDS
     assert hit["doc"]["region"] == "长宁区" and hit["citation"].startswith("《")
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract import HIT_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,19 +57,7 @@ def test_ask_and_search_json_and_batch(built_index: Path) -> None:
     assert set(lines[0]) == {"query", "hits", "retrievers"}
     assert lines[0]["hits"][0]["retrievers"] == ["lookup"]
     hit = lines[0]["hits"][0]
-    assert {
-        "id",
-        "doc_id",
-        "number",
-        "path",
-        "text",
-        "lines",
-        "doc",
-        "score",
-        "retrievers",
-        "citation",
-        "highlights",
-    } <= set(hit)
+    assert set(hit) >= HIT_FIELDS
 
 
 def test_readable_answer_quotes_the_clause(built_index: Path) -> None:
