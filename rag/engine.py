@@ -13,7 +13,7 @@ import numpy as np
 
 from corpus.models import KIND_HEADING, Clause, DocumentMeta
 from index.build import indexed_text
-from index.store import LoadedIndex, load_index
+from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
 from rag.answerability import unmet_amount
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
@@ -40,9 +40,7 @@ from rag.models import (
 from rag.normalize import RESOURCES, expand_synonyms, load_synonyms, normalize_question
 from rag.places import PlaceIndex
 
-RETRIEVER_BM25 = "bm25"
-RETRIEVER_VECTOR = "vector"
-RETRIEVER_LOOKUP = "lookup"
+RETRIEVER_LOOKUP = "lookup"  # beside the index's retrievers (RETRIEVER_BM25, RETRIEVER_VECTOR)
 MIN_CANDIDATES = 50
 CLAUSE_TOKEN_CACHE = 100_000  # token sets of clauses checked for refusal
 QUERY_VECTOR_CACHE = 2048  # recent query vectors kept (oldest dropped first)
@@ -185,8 +183,8 @@ class Engine:
             return Answer(STATUS_FOUND, question, (hit,), previous.regions, "", (), resolved, live)
 
         match = self.places.find(resolved)
-        regions = match.covered or (previous.regions if previous and parse_reference(resolved) else ())
         reference = parse_reference(resolved)
+        regions = match.covered or (previous.regions if previous and reference else ())
         if reference is not None:
             default_doc = previous.doc_id if previous else None
             found = resolve_reference(
