@@ -30,6 +30,29 @@ class SearchRequest(BaseModel):
     include_superseded: bool = True
 
 
+class SpanResponse(BaseModel):
+    """A verbatim piece of a clause: `text == clause.text[start:end]`."""
+
+    text: str
+    start: int
+    end: int
+
+
+class DetailResponse(BaseModel):
+    """The kind of detail a `partial` answer says the documents do not state."""
+
+    type: str
+    label: str
+
+
+class CorrectionResponse(BaseModel):
+    """A typo corrected in the question."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    wrong: str = Field(..., alias="from")
+    right: str = Field(..., alias="to")
+
+
 class HitResponse(BaseModel):
     """One clause with provenance (the `hits` items)."""
 
@@ -46,12 +69,18 @@ class HitResponse(BaseModel):
     retrievers: list[str]
     citation: str
     highlights: list[str]
+    answer_sentences: list[SpanResponse] = Field(
+        default_factory=list, description="回答问题的原文句子及其在条款 text 中的字符位置"
+    )
+    role: Literal["answer", "related"] = Field(
+        "answer", description="answer：条款回答了问题；related：相关条款（未写明所问细节）"
+    )
 
 
 class AskResponse(BaseModel):
     """The `ask --json` object plus the session id."""
 
-    status: Literal["found", "not_found"]
+    status: Literal["found", "partial", "not_found"]
     question: str
     resolved_question: str
     hits: list[HitResponse]
@@ -59,6 +88,9 @@ class AskResponse(BaseModel):
     message: str
     suggestions: list[str]
     retrievers: list[str]
+    detail: DetailResponse | None = None
+    corrections: list[CorrectionResponse] = Field(default_factory=list)
+    rewrites: list[Literal["follow_up", "place", "typo"]] = Field(default_factory=list)
     session_id: str
 
 

@@ -2,4 +2,4 @@
 
 # Every search or ask hit: the clause fields of the corpus issue plus the retrieval issue's additions.
 CLAUSE_FIELDS = frozenset({"id", "doc_id", "number", "path", "text", "lines", "doc"})
-HIT_FIELDS = CLAUSE_FIELDS | {"score", "retrievers", "citation", "highlights"}
+HIT_FIELDS = CLAUSE_FIELDS | {"score", "retrievers", "citation", "highlights", "answer_sentences", "role"}
