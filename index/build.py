@@ -15,7 +15,14 @@ from tqdm import tqdm
 
 from corpus.models import Clause, Document, DocumentMeta
 from index.bm25 import BM25Index
-from index.dense import DenseIndex, Embedder, IndexKind, embedder_unavailable_message, load_embedder
+from index.dense import (
+    DenseIndex,
+    Embedder,
+    IndexKind,
+    embedder_unavailable_message,
+    load_embedder,
+    model_version,
+)
 from index.store import save_index
 from index.tokenize import ChineseTokenizer
 
@@ -144,6 +151,7 @@ def build_index(
     dense_kind: IndexKind | None = None,
     workers: int = 1,
     warn: Callable[[str], None] = _print_warning,
+    embed_threads: int | None = None,
 ) -> BuildReport:
     """Index every clause of `documents` into the folder `out_dir` and return what was built.
 
@@ -177,7 +185,7 @@ def build_index(
     vectors_unavailable: dict[str, str] | None = None
     if embedder is None and embed_model:
         stage = time.perf_counter()
-        embedder, reason = load_embedder(embed_model)
+        embedder, reason = load_embedder(embed_model, threads=embed_threads)
         timings["load_model"] = time.perf_counter() - stage
         if embedder is None:
             vectors_unavailable = {"model": embed_model, "reason": reason or "unknown error"}
@@ -202,6 +210,7 @@ def build_index(
         bm25=bm25,
         dense=dense,
         embed_model=model_name,
+        embed_model_version=model_version(embedder) if embedder is not None else None,
         vectors_unavailable=vectors_unavailable,
     )
     timings["save"] = time.perf_counter() - stage

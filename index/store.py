@@ -24,7 +24,15 @@ from typing import Any
 
 from corpus.models import Clause, DocumentMeta
 from index.bm25 import BM25Index
-from index.dense import DENSE_INDEX_FILE, DenseIndex, Embedder, embedder_unavailable_message, load_embedder
+from index.dense import (
+    DENSE_INDEX_FILE,
+    DenseIndex,
+    Embedder,
+    canonical_model_name,
+    embedder_unavailable_message,
+    load_embedder,
+    model_version,
+)
 from index.tokenize import ChineseTokenizer
 
 FORMAT_VERSION = 1
@@ -130,6 +138,7 @@ def save_index(
     bm25: BM25Index,
     dense: DenseIndex | None = None,
     embed_model: str | None = None,
+    embed_model_version: str | None = None,
     extra_files: Sequence[tuple[str, bytes]] = (),
     vectors_unavailable: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -170,7 +179,12 @@ def save_index(
         if dense is not None:
             written += dense.save(staged)
             retrievers.append(RETRIEVER_VECTOR)
-            embedding = {"model": embed_model, "dimension": dense.dimension, "index_kind": dense.kind}
+            embedding = {
+                "model": embed_model,
+                "model_version": embed_model_version,
+                "dimension": dense.dimension,
+                "index_kind": dense.kind,
+            }
         manifest: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -230,6 +244,24 @@ class LoadedIndex:
         return embedding["model"] if embedding else None
 
 
+def model_mismatch(manifest: dict[str, Any], expected_model: str | None) -> str | None:
+    """Return one line saying why an index's vectors do not fit the configured model, or None when they do.
+
+    An index without vectors fits any configuration (it serves BM25-only and says so).
+    """
+    embedding = manifest.get("embedding")
+    if not expected_model or not isinstance(embedding, dict):
+        return None
+    built_with = embedding.get("model")
+    configured = canonical_model_name(expected_model)
+    if built_with == configured:
+        return None
+    return (
+        f"the index was built with embedding model {built_with!r} but POLICYQA_EMBED_MODEL is "
+        f"{configured!r}; rebuild it with `policyqa build` (or set POLICYQA_EMBED_MODEL={built_with})"
+    )
+
+
 def _read_manifest(directory: Path) -> dict[str, Any]:
     if not directory.exists():
         raise IndexLoadError(f"index folder {directory} does not exist; {REBUILD_HINT}")
@@ -285,6 +317,8 @@ def load_index(
     load_vectors: bool = True,
     embedder: Embedder | None = None,
     verify_checksums: bool = True,
+    expected_model: str | None = None,
+    embed_threads: int | None = None,
 ) -> LoadedIndex:
     """Read and verify an index folder; raise `IndexLoadError` naming the problem.
 
@@ -292,9 +326,15 @@ def load_index(
     must match) or `load_vectors` is False. A model that cannot be loaded is not an error: the
     index serves BM25-only and `warnings` carries the explanation. `verify_checksums=False` skips
     hashing (sizes are still checked), for very large indexes where start-up time matters.
+    `embed_threads` caps the embedding model's threads (None: the model's default).
+    `expected_model` is the configured model (POLICYQA_EMBED_MODEL): vectors made by another model, or
+    by another version of the same model, are refused rather than compared with the wrong queries.
     """
     directory = Path(directory)
     manifest = _read_manifest(directory)
+    mismatch = model_mismatch(manifest, expected_model)
+    if mismatch:
+        raise IndexLoadError(mismatch)
     try:
         _verify_files(directory, manifest, verify_checksums)
     except (KeyError, TypeError, AttributeError) as error:
@@ -342,11 +382,17 @@ def load_index(
             )
         if embedder is None:
             model = embedding["model"]
-            live_embedder, reason = load_embedder(model)
+            live_embedder, reason = load_embedder(model, threads=embed_threads)
             if live_embedder is None:
                 warnings.append(embedder_unavailable_message(model, reason or "unknown", at_build=False))
         else:
             live_embedder = embedder
+        recorded_version = embedding.get("model_version")
+        if live_embedder is not None and recorded_version and model_version(live_embedder) != recorded_version:
+            raise IndexLoadError(
+                f"index at {directory} holds vectors from {embedding['model']} {recorded_version}, but "
+                f"{model_version(live_embedder)} is installed; {REBUILD_HINT}"
+            )
         if live_embedder is not None and live_embedder.dimension != dense.dimension:
             warnings.append(
                 f"WARNING: vector retrieval is off: model {live_embedder.name!r} makes "

@@ -160,33 +160,40 @@ class ChineseTokenizer:
 
     def __call__(self, text: str) -> list[str]:
         """Return the BM25 terms of `text`, in text order."""
+        return self._terms(text, ngrams=True)
+
+    def words(self, text: str) -> list[str]:
+        """Return the words of `text` as jieba cuts them (no sub-words, no character n-grams), in order."""
+        return self._terms(text, ngrams=False, subwords=False)
+
+    def _terms(self, text: str, *, ngrams: bool, subwords: bool = True) -> list[str]:
         text = normalize_text(text)
         tokens: list[str] = []
         position = 0
         for match in PROTECTED_RE.finditer(text):
-            self._cut_plain(text[position : match.start()], tokens)
+            self._cut_plain(text[position : match.start()], tokens, ngrams, subwords)
             if match["clause"] is not None:
                 tokens.append(f"({match['clause']})")
             else:
                 tokens.extend(doc_number_tokens(match))
             position = match.end()
-        self._cut_plain(text[position:], tokens)
+        self._cut_plain(text[position:], tokens, ngrams, subwords)
         return tokens
 
-    def _cut_plain(self, text: str, tokens: list[str]) -> None:
+    def _cut_plain(self, text: str, tokens: list[str], ngrams: bool = True, subwords: bool = True) -> None:
         if not text.strip():
             return
-        for word in self._words(text):
+        for word in self._words(text, subwords):
             word = word.strip()
             if word and word not in self.stopwords and _WORDLIKE.search(word):
                 tokens.append(word)
-        if self.char_ngrams:
+        if self.char_ngrams and ngrams:
             tokens.extend(self._char_ngrams(text))
 
-    def _words(self, text: str) -> Iterator[str]:
+    def _words(self, text: str, subwords: bool = True) -> Iterator[str]:
         freq = self._jieba.FREQ
         for word in self._jieba.cut(text, HMM=self.hmm):
-            if self.mode == "search" and len(word) > 2:
+            if subwords and self.mode == "search" and len(word) > 2:
                 # jieba's own cut_for_search only looks at 2- and 3-grams; policy terms are longer.
                 for size in range(2, len(word)):
                     for start in range(len(word) - size + 1):

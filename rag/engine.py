@@ -1,64 +1,74 @@
-"""The question-answering engine: question -> normalise -> retrieve -> fuse -> answer with provenance."""
+"""The question-answering engine: it orchestrates the stages and holds their state.
+
+question -> normalise -> follow-up context -> clause reference? lookup
+         -> places restrict the documents -> retrieve + fuse (rag/retrieve.py)
+         -> assess each clause: topic coverage, similarity, the asked detail (rag/coverage.py, rag/detail.py)
+         -> decide found / partial / not_found (rag/answer.py)
+         -> answering sentences (rag/sentences.py), messages and suggestions (rag/messages.py)
+"""
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from corpus.models import KIND_HEADING, Clause, DocumentMeta
+from corpus.models import KIND_HEADING, KIND_INDICATOR, Clause, DocumentMeta
 from index.build import indexed_text
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
-from rag.answerability import unmet_amount
+from rag import messages
+from rag.answer import REASON_UNKNOWN_WORDS, AnswerPolicy, Assessed, Decision, decide
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
+from rag.coverage import CoverageScorer, TermStats
+from rag.detail import DetailType, asked_detail, states_detail
 from rag.followup import resolve_follow_up
-from rag.fuse import (
-    CANDIDATE_MULTIPLIER,
-    STRATEGY_RRF,
-    load_fusion_weights,
-    reciprocal_rank_fusion,
-    weighted_score_fusion,
-)
-from rag.highlight import TokenizedSentence, best_sentences, tokenize_sentences
+from rag.fuse import load_calibration
 from rag.lookup import parse_reference, resolve_reference
 from rag.models import (
     MODE_BM25,
     MODE_HYBRID,
-    MODE_VECTOR,
+    REWRITE_FOLLOW_UP,
+    REWRITE_PLACE,
+    ROLE_ANSWER,
+    ROLE_RELATED,
     STATUS_FOUND,
     STATUS_NOT_FOUND,
+    STATUS_PARTIAL,
     Answer,
+    Detail,
     Hit,
     SearchResult,
 )
-from rag.normalize import RESOURCES, expand_synonyms, load_synonyms, normalize_question
+from rag.normalize import normalize_question
 from rag.places import PlaceIndex
+from rag.retrieve import Candidate, FusionConfig, Retriever
+from rag.sentences import (
+    Sentence,
+    answering_sentences,
+    highlight_sentences,
+    is_heading_sentence,
+    split_sentences,
+)
 
 RETRIEVER_LOOKUP = "lookup"  # beside the index's retrievers (RETRIEVER_BM25, RETRIEVER_VECTOR)
-MIN_CANDIDATES = 50
-CLAUSE_TOKEN_CACHE = 100_000  # token sets of clauses checked for refusal
-QUERY_VECTOR_CACHE = 2048  # recent query vectors kept (oldest dropped first)
-# Refusal: share of the question's (idf-weighted) content words that the best clause covers.
-# Calibrated on the dev split of eval/questions.jsonl (see README, "Refusal").
-DEFAULT_MIN_COVERAGE = 0.1  # dev sweep 0..0.2: at 0.1, 3/140 answerable refused wrongly, 14/19 rightly
-# Words that make a sentence a question but carry no topic (resources/question_words.txt).
-QUESTION_WORDS = frozenset((RESOURCES / "question_words.txt").read_text(encoding="utf-8").split())
+CLAUSE_CACHE = 100_000  # per-clause token sets and sentences kept (computed for clauses shown)
+ANSWER_HITS = 3  # clauses a found answer carries
+STATUS_REPEALED = "失效"
+
+__all__ = ["RETRIEVER_BM25", "RETRIEVER_LOOKUP", "RETRIEVER_VECTOR", "Engine"]
 
 
-@dataclass(frozen=True)
-class EngineConfig:
-    """Tunable retrieval settings (chosen on the eval set's dev split)."""
+@dataclass
+class _ClauseCache:
+    """Per-clause derived data, computed on first use and shared by engines over the same index."""
 
-    fusion: str = STRATEGY_RRF
-    weights: tuple[tuple[str, float], ...] = ((RETRIEVER_BM25, 1.0), (RETRIEVER_VECTOR, 1.0))
-    min_coverage: float = DEFAULT_MIN_COVERAGE
-    answer_hits: int = 3
+    tokens: dict[int, frozenset[str]] = field(default_factory=dict)
+    sentences: dict[int, tuple[Sentence, ...]] = field(default_factory=dict)
+    heading_tokens: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 class Engine:
@@ -68,11 +78,14 @@ class Engine:
         self,
         index: LoadedIndex,
         conversations: ConversationStore | None = None,
-        config: EngineConfig | None = None,
+        *,
+        fusion: FusionConfig | None = None,
+        policy: AnswerPolicy | None = None,
     ) -> None:
         self.index = index
-        self.config = config or EngineConfig()
         self.conversations = conversations or ConversationStore()
+        self.policy = policy or AnswerPolicy()
+        self.retriever = Retriever(index, fusion)
         self.clauses: list[Clause] = list(index.clauses)
         self.documents: dict[str, DocumentMeta] = {d.id: d for d in index.documents}
         self.places = PlaceIndex.from_documents(index.documents)
@@ -80,31 +93,54 @@ class Engine:
         self._doc_of = np.array([c.doc_id for c in self.clauses], dtype=object)
         # A heading with no body of its own answers nothing; it stays reachable by lookup and in the outline.
         self._answerable = np.array([c.kind != KIND_HEADING for c in self.clauses], dtype=bool)
-        # idf from the BM25 index's document frequencies: nothing is re-tokenised at start-up.
-        self._vocabulary = index.bm25.vocabulary
-        self._doc_freq = np.diff(index.bm25.weights.indptr)
-        self._clause_tokens: dict[int, frozenset[str]] = {}
-        # One question is tokenised for refusal and highlighting of several hits: once is enough.
-        self._content_tokens = lru_cache(maxsize=4096)(self._compute_content_tokens)
-        self._clause_sentences: dict[int, tuple[TokenizedSentence, ...]] = {}
-        self._vectors: dict[str, np.ndarray] = {}
-        self._vectors_lock = threading.Lock()
+        stats = TermStats(index.bm25.vocabulary, np.diff(index.bm25.weights.indptr), len(self.clauses))
+        self.coverage = CoverageScorer(index.tokenizer.words, stats, self.places.alias_to_place)
+        self._cache = _ClauseCache()
+        self._cache_lock = threading.Lock()
 
     @classmethod
-    def from_dir(cls, index_dir: Path, conversations: ConversationStore | None = None) -> Engine:
-        """Load the index folder and return an engine over it."""
-        index = load_index(index_dir)
-        config = EngineConfig()
-        weights = load_fusion_weights(index_dir, index.embed_model, index.manifest.get("corpus_checksum", ""))
-        if weights is not None and RETRIEVER_VECTOR in index.retrievers:
-            config = replace(config, weights=tuple(sorted(weights.items())))
-        return cls(index, conversations=conversations, config=config)
+    def from_dir(
+        cls,
+        index_dir: Path,
+        conversations: ConversationStore | None = None,
+        *,
+        expected_model: str | None = None,
+        embed_threads: int | None = None,
+    ) -> Engine:
+        """Load the index folder and return an engine over it, with the settings calibrated for it.
+
+        `expected_model` (the configured POLICYQA_EMBED_MODEL) refuses an index whose vectors another
+        model made; `embed_threads` caps the query encoder's threads.
+        """
+        index = load_index(index_dir, expected_model=expected_model, embed_threads=embed_threads)
+        fusion, policy = FusionConfig(), AnswerPolicy()
+        calibration = load_calibration(index_dir, index.embed_model, index.manifest.get("corpus_checksum", ""))
+        if calibration is not None:
+            if calibration.weights and RETRIEVER_VECTOR in index.retrievers:
+                fusion = replace(fusion, weights=tuple(sorted(calibration.weights.items())))
+            if calibration.policy:
+                policy = replace(policy, **calibration.policy)
+        return cls(index, conversations=conversations, fusion=fusion, policy=policy)
+
+    def with_settings(self, *, fusion: FusionConfig | None = None, policy: AnswerPolicy | None = None) -> Engine:
+        """Return an engine over the same index and caches with other fusion or answer settings."""
+        other = Engine.__new__(Engine)
+        other.__dict__.update(self.__dict__)
+        other.policy = policy or self.policy
+        if fusion is not None:
+            other.retriever = Retriever(self.index, fusion, shared_cache=self.retriever)
+        return other
 
     # ----------------------------------------------------------------------------------------------
     @property
     def retrievers(self) -> tuple[str, ...]:
         """Names of the live retrievers."""
-        return self.index.retrievers
+        return self.retriever.retrievers
+
+    @property
+    def fusion(self) -> FusionConfig:
+        """The fusion settings in use."""
+        return self.retriever.fusion
 
     def clause(self, clause_id: str) -> Clause | None:
         """Return the clause with this id, or None."""
@@ -118,8 +154,8 @@ class Engine:
         doc = self.documents[clause.doc_id]
         highlights: tuple[str, ...] = ()
         if query:
-            tokens = self._content_tokens(query)
-            highlights = best_sentences(self._sentences_of(self._position[clause.id]), tokens)
+            position = self._position[clause.id]
+            highlights = highlight_sentences(self._sentences(position), self._query_tokens(query))
         return Hit(clause, doc, score, retrievers, format_citation(clause, doc), highlights)
 
     # ----------------------------------------------------------------------------------------------
@@ -146,22 +182,27 @@ class Engine:
             named = self.places.docs_for(covered)
             place_docs = (named & allowed if allowed is not None else named) or allowed
             query_text = self.places.without(normalized, covered) if named else normalized
-            ranked = self._rank(query_text or normalized, top_k, mode, place_docs)
-            hits.extend(ranked)
+            candidates = self._rank(query_text or normalized, top_k, mode, place_docs)
+            hits.extend(
+                self.hit_for(self.clauses[c.position], c.score, c.retrievers, query_text) for c in candidates
+            )
         return SearchResult(query, tuple(hits[:top_k]), self.retrievers)
 
     def ask(
         self, question: str, session_id: str | None = None, top_k: int | None = None, mode: str = MODE_HYBRID
     ) -> Answer:
-        """Answer a question: the best clauses verbatim with provenance, or a plain refusal.
+        """Answer a question: the clauses that state what was asked, verbatim with provenance; related
+        clauses and a plain sentence when the documents do not state the detail; or a plain refusal.
 
         `mode` restricts retrieval to one retriever (for evaluation); `top_k` overrides how many
-        clauses a found answer carries.
+        clauses an answer carries (the decision itself always looks at the same few best clauses).
         """
         previous = self.conversations.last_turn(session_id) if session_id else None
         normalized = normalize_question(question)
         resolved, step = resolve_follow_up(normalized, previous, self.places)
-        answer = self._answer(question, resolved, step, previous, top_k or self.config.answer_hits, mode)
+        answer = self._answer(question, resolved, step, previous, top_k or ANSWER_HITS, mode)
+        if resolved != normalized and not answer.rewrites:
+            answer = replace(answer, rewrites=(REWRITE_FOLLOW_UP,))
         if session_id:
             top = answer.hits[0].clause if answer.hits else None
             doc_id = top.doc_id if top else (previous.doc_id if previous else None)
@@ -175,114 +216,178 @@ class Engine:
         self, question: str, resolved: str, step: int, previous: Turn | None, top_k: int, mode: str
     ) -> Answer:
         live = self.retrievers
+        base = Answer(STATUS_FOUND, question, (), (), "", resolved_question=resolved, retrievers=live)
         if step and previous and previous.clause_id:
             neighbour = self._neighbour(previous.clause_id, step)
             if neighbour is None:
-                return self._not_found(question, resolved, (), live, "这已经是该文件的最后（或第一）条了。")
-            hit = self.hit_for(neighbour, 1.0, (RETRIEVER_LOOKUP,), "")
-            return Answer(STATUS_FOUND, question, (hit,), previous.regions, "", (), resolved, live)
+                return replace(base, status=STATUS_NOT_FOUND, message=messages.END_OF_DOCUMENT)
+            hit = self._answer_hit(neighbour, 1.0, (RETRIEVER_LOOKUP,), "", None)
+            return replace(base, hits=(hit,), regions=previous.regions)
 
         match = self.places.find(resolved)
         reference = parse_reference(resolved)
         regions = match.covered or (previous.regions if previous and reference else ())
+        base = replace(base, regions=tuple(regions))
         if reference is not None:
             default_doc = previous.doc_id if previous else None
             found = resolve_reference(
                 resolved, self.clauses, list(self.documents.values()), self.places, default_doc
             )
             if found:
-                hits = tuple(self.hit_for(c, 1.0, (RETRIEVER_LOOKUP,), "") for c in found[:top_k])
-                return Answer(STATUS_FOUND, question, hits, tuple(regions), "", (), resolved, live)
+                hits = tuple(self._answer_hit(c, 1.0, (RETRIEVER_LOOKUP,), "", None) for c in found[:top_k])
+                return replace(base, hits=hits)
             if reference.explicit:
                 # A reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
-                message = "没有找到您引用的文件或条款，请核对文件名称、发文字号和条款编号。"
-                return self._not_found(question, resolved, tuple(regions), live, message)
+                return replace(base, status=STATUS_NOT_FOUND, message=messages.BAD_REFERENCE)
         if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
-            covered = "、".join(self._region_names())
-            message = (
-                f"目前收录的政策文件不涉及{'、'.join(match.uncovered)}。"
-                f"本库覆盖的地区有：{covered}。您可以问这些地区的相关政策。"
-            )
-            return self._not_found(question, resolved, match.uncovered, live, message)
+            message = messages.uncovered_place_message(match.uncovered, self._region_names())
+            return replace(base, status=STATUS_NOT_FOUND, regions=match.uncovered, message=message)
 
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
         docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
         # Once named places restrict the documents, their names only favour clauses that repeat them.
-        query_text = self.places.without(resolved, match.covered) if named_docs else resolved
-        ranked = self._rank(query_text or resolved, top_k, mode, docs)
-        coverage = max((self._coverage(resolved, h.clause) for h in ranked), default=0.0)
-        if not ranked or coverage < self.config.min_coverage:
-            message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
-            return self._not_found(question, resolved, tuple(regions), live, message)
-        unmet = unmet_amount(resolved, [h.clause.text for h in ranked])
-        if unmet is not None:
-            message = f"{unmet.message}以下是相关的条款，供参考：" + "；".join(h.citation for h in ranked[:2])
-            return self._not_found(question, resolved, tuple(regions), live, message)
-        return Answer(STATUS_FOUND, question, tuple(ranked), tuple(regions), "", (), resolved, live)
+        query_text = (self.places.without(resolved, match.covered) if named_docs else resolved) or resolved
+        depth = max(top_k, self.policy.decision_depth)
+        candidates = self._rank(query_text, depth, mode, docs)
+        detail = asked_detail(resolved)
+        words = self.coverage.topic_words(query_text)
+        assessed = self._assess(query_text, words, candidates, detail, mode)
+        decision = decide(assessed, detail, self.coverage.unknown_share(words), self.policy)
+        if decision.status == STATUS_NOT_FOUND:
+            suggestions = self._suggestions([self.clauses[c.position] for c in candidates[:3]], resolved)
+            return replace(base, status=STATUS_NOT_FOUND, message=messages.NOT_FOUND, suggestions=suggestions)
+        by_position = {c.position: c for c in candidates}
+        ordered = [by_position[p] for p in decision.order][:top_k]
+        if decision.status == STATUS_PARTIAL:
+            return self._partial(base, query_text, words, ordered, decision)
+        hits = tuple(
+            self._answer_hit(self.clauses[c.position], c.score, c.retrievers, query_text, detail, words)
+            for c in ordered
+        )
+        return replace(base, hits=hits)
 
-    def _not_found(
-        self, question: str, resolved: str, regions: Sequence[str], live: tuple[str, ...], message: str
+    def _partial(
+        self, base: Answer, query: str, words: Sequence[str], ordered: Sequence[Candidate], decision: Decision
     ) -> Answer:
-        return Answer(
-            STATUS_NOT_FOUND,
-            question,
-            (),
-            tuple(regions),
-            message,
-            self._suggestions(resolved),
-            resolved,
-            live,
+        clauses = [self.clauses[c.position] for c in ordered]
+        hits = tuple(
+            replace(self.hit_for(clause, c.score, c.retrievers, query), role=ROLE_RELATED)
+            for clause, c in zip(clauses, ordered, strict=True)
+        )
+        detail = decision.detail
+        asked = detail.without_asking(query) if detail is not None else query
+        topic_words = self.coverage.topic_words(asked)
+        if decision.reason == REASON_UNKNOWN_WORDS:
+            topic_words = tuple(w for w in topic_words if w not in decision.unknown_words)
+        topic = messages.question_topic(asked, topic_words, self.coverage.weight)
+        issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
+        unknown = decision.unknown_words if decision.reason == REASON_UNKNOWN_WORDS else ()
+        message = messages.partial_message(detail, topic, unknown, issuer)
+        return replace(
+            base,
+            status=STATUS_PARTIAL,
+            hits=hits,
+            message=message,
+            detail=Detail(detail.name, detail.label) if detail is not None else None,
+            suggestions=self._suggestions(clauses, base.resolved_question),
         )
 
-    def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Hit]:
-        expanded = expand_synonyms(query)
-        mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
-        fetch = max(top_k * CANDIDATE_MULTIPLIER, MIN_CANDIDATES)
-        rankings: dict[str, list[int]] = {}
-        scored: dict[str, list[tuple[int, float]]] = {}
-        # Fusion weights apply to hybrid ranking only (a single retriever ranks by its own scores); a
-        # retriever calibrated to weight 0 is left out of hybrid ranking altogether.
-        weights = dict(self.config.weights) if mode == MODE_HYBRID else {}
-        use_bm25 = mode == MODE_BM25 or (mode == MODE_HYBRID and weights.get(RETRIEVER_BM25, 1.0) > 0)
-        use_vector = mode == MODE_VECTOR or (mode == MODE_HYBRID and weights.get(RETRIEVER_VECTOR, 1.0) > 0)
-        if use_bm25:
-            ids, scores = self.index.bm25.top_k(self.index.tokenizer(expanded), fetch, mask=mask)
-            pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if s > 0]
-            rankings[RETRIEVER_BM25], scored[RETRIEVER_BM25] = [i for i, _ in pairs], pairs
-        if use_vector and RETRIEVER_VECTOR in self.retrievers:
-            assert self.index.dense is not None and self.index.embedder is not None
-            vector = self._query_vector(query)
-            ids, scores = self.index.dense.search(vector, fetch, mask=mask)
-            pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
-            rankings[RETRIEVER_VECTOR], scored[RETRIEVER_VECTOR] = [i for i, _ in pairs], pairs
-        if self.config.fusion == STRATEGY_RRF:
-            fused = reciprocal_rank_fusion(rankings, weights)
-        else:
-            fused = weighted_score_fusion(scored, weights)
-        return [self.hit_for(self.clauses[i], s, src, query) for i, s, src in fused[:top_k]]
+    def _answer_hit(
+        self,
+        clause: Clause,
+        score: float,
+        retrievers: tuple[str, ...],
+        query: str,
+        detail: DetailType | None,
+        words: Sequence[str] = (),
+    ) -> Hit:
+        hit = self.hit_for(clause, score, retrievers, query)
+        if not words:  # a lookup or "下一条": the whole clause is what was asked for
+            return hit
+        position = self._position[clause.id]
+        spans = answering_sentences(clause, self._sentences(position), words, self.coverage.weight, detail)
+        return replace(hit, answer_sentences=spans, role=ROLE_ANSWER)
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        # Popular questions repeat (and calibration asks each dev question once per weight setting):
-        # the transformer forward pass is the slowest step, so recent query vectors are kept.
-        vector = self._vectors.get(query)
-        if vector is None:
-            assert self.index.embedder is not None
-            vector = self.index.embedder.encode_query(query)
-            with self._vectors_lock:
-                if len(self._vectors) >= QUERY_VECTOR_CACHE:
-                    self._vectors.pop(next(iter(self._vectors)))
-                self._vectors[query] = vector
-        return vector
+    def _assess(
+        self,
+        query: str,
+        words: Sequence[str],
+        candidates: Sequence[Candidate],
+        detail: DetailType | None,
+        mode: str,
+    ) -> list[Assessed]:
+        depth = self.policy.decision_depth
+        positions = [c.position for c in candidates]
+        similarities = self.retriever.similarities(query, positions[:depth]) if mode != MODE_BM25 else None
+        assessed = []
+        for rank, candidate in enumerate(candidates):
+            position = candidate.position
+            coverage = self.coverage.coverage(words, self._tokens(position)) if rank < depth else 0.0
+            similarity = similarities[rank] if similarities is not None and rank < depth else None
+            stating = rank < depth and detail is not None and self._states_on_topic(position, words, detail)
+            assessed.append(Assessed(position, coverage, similarity, stating))
+        return assessed
+
+    def _states_on_topic(self, position: int, words: Sequence[str], detail: DetailType) -> bool:
+        """True when a sentence of the clause that is about the question's topic states the detail."""
+        heading = self._heading_tokens(position)
+        topic = [w for w in words if not detail.asked_in(w)]
+        if self.clauses[position].kind == KIND_INDICATOR:
+            text = self.clauses[position].text
+            return states_detail(detail, text) and self.coverage.coverage(topic, self._tokens(position)) > 0
+        for sentence in self._sentences(position):
+            if not states_detail(detail, sentence.text):
+                continue
+            if self.coverage.coverage(topic, sentence.tokens | heading) >= self.policy.min_detail_coverage:
+                return True
+        return False
+
+    def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Candidate]:
+        mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
+        candidates = self.retriever.rank(query, top_k, mode, mask)
+        return self._rows_naming_the_indicator_first(query, candidates)
+
+    def _rows_naming_the_indicator_first(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
+        """Among table rows, the row closest in meaning to the question takes the first row slot: a row
+        naming the asked indicator (体质健康达标优良率 for 体育锻炼达标率) beats rows sharing a word (水质达标率).
+
+        Rows are compared by vector similarity when vectors are live, else by how much of the row's
+        indicator name the question contains.
+        """
+        slots = [i for i, c in enumerate(candidates) if self.clauses[c.position].kind == KIND_INDICATOR]
+        if len(slots) < 2:
+            return candidates
+        rows = [candidates[i] for i in slots]
+        similarities = self.retriever.similarities(query, [c.position for c in rows])
+        if similarities is not None:
+            closeness = dict(zip((c.position for c in rows), similarities, strict=True))
+        else:
+            query_tokens = self._query_tokens(query)
+            closeness = {}
+            for row in rows:
+                name_words = self.coverage.topic_words(self.clauses[row.position].fields.get("indicator", ""))
+                closeness[row.position] = self.coverage.coverage(name_words, query_tokens) if name_words else 0.0
+        rows = sorted(rows, key=lambda c: -closeness[c.position])  # stable: ties keep their rank
+        reordered = list(candidates)
+        for slot, row in zip(slots, rows, strict=True):
+            reordered[slot] = row
+        return reordered
 
     # ----------------------------------------------------------------------------------------------
+    def _suggestions(self, clauses: Sequence[Clause], question: str) -> tuple[str, ...]:
+        suggestions = messages.suggest_questions(clauses, self.documents, exclude=question)
+        return suggestions or messages.EXAMPLE_QUESTIONS[:3]
+
     def _allowed_docs(
         self, doc_id: str | None, region: str | None, include_superseded: bool
     ) -> set[str] | None:
         docs = set(self.documents)
         if not include_superseded:
             docs = {
-                d for d in docs if self.documents[d].status != "失效" and not self.documents[d].superseded_by
+                d
+                for d in docs
+                if self.documents[d].status != STATUS_REPEALED and not self.documents[d].superseded_by
             }
         if doc_id:
             docs &= {doc_id}
@@ -301,68 +406,46 @@ class Engine:
 
     def _mentioned(self, places: Sequence[str]) -> bool:
         # A place is mentioned when every token of its name occurs in some clause (e.g. 朝天门, 虹桥).
-        return any(all(t in self._vocabulary for t in self.index.tokenizer(p)) for p in places)
+        vocabulary = self.index.bm25.vocabulary
+        return any(all(t in vocabulary for t in self.index.tokenizer(p)) for p in places)
 
     def _region_names(self) -> list[str]:
         return sorted({d.region for d in self.documents.values() if d.region})
 
-    def _suggestions(self, question: str) -> tuple[str, ...]:
-        # Close topics: the headings of the clauses that share most words with the question.
-        hits = self._rank(question, 3, MODE_BM25, None) if question else []
-        topics = [h.clause.path[-1] if h.clause.path else h.clause.text[:20] for h in hits]
-        return tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
-
     # ----------------------------------------------------------------------------------------------
-    def _idf(self, token: str) -> float:
-        term = self._vocabulary.get(token)
-        # A word no clause contains weighs as much as the rarest word that some clause does contain.
-        frequency = 1 if term is None else max(int(self._doc_freq[term]), 1)
-        total = max(len(self.clauses), 1)
-        return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
-
-    def _sentences_of(self, position: int) -> tuple[TokenizedSentence, ...]:
-        sentences = self._clause_sentences.get(position)
-        if sentences is None:  # tokenised once per clause shown, then kept
-            sentences = tokenize_sentences(self.clauses[position].text, self.index.tokenizer)
-            if len(self._clause_sentences) < CLAUSE_TOKEN_CACHE:
-                self._clause_sentences[position] = sentences
-        return sentences
-
-    def _tokens_of(self, position: int) -> frozenset[str]:
-        tokens = self._clause_tokens.get(position)
-        if tokens is None:  # computed for the few clauses that reach the refusal check, then kept
-            tokens = frozenset(self.index.tokenizer(indexed_text(self.clauses[position])))
-            if len(self._clause_tokens) < CLAUSE_TOKEN_CACHE:
-                self._clause_tokens[position] = tokens
-        return tokens
-
-    def _compute_content_tokens(self, query: str) -> frozenset[str]:
-        """The query's topic words: its tokens less question words and place names."""
-        return frozenset(
-            t
-            for t in self.index.tokenizer(query)
-            if t.strip() and t not in QUESTION_WORDS and t not in self.places.alias_to_place
+    def _query_tokens(self, query: str) -> frozenset[str]:
+        return frozenset(self.coverage.topic_words(query)) | frozenset(
+            t for t in self.index.tokenizer(query) if t in self.index.bm25.vocabulary and len(t) > 1
         )
 
-    def _coverage(self, query: str, clause: Clause) -> float:
-        """Share of the question's idf weight found in the clause (synonyms count for their words)."""
-        clause_tokens = self._tokens_of(self._position[clause.id])
-        tokens = self._content_tokens(query)
-        if not tokens:
-            return 1.0
-        total = covered = 0.0
-        for token in tokens:
-            weight = self._idf(token)
-            total += weight
-            if token in clause_tokens or any(t in clause_tokens for t in self._expansions(token)):
-                covered += weight
-        return covered / total if total else 0.0
+    def _tokens(self, position: int) -> frozenset[str]:
+        tokens = self._cache.tokens.get(position)
+        if tokens is None:  # computed for the few clauses that reach the answer step, then kept
+            tokens = frozenset(self.index.tokenizer(indexed_text(self.clauses[position])))
+            self._remember(self._cache.tokens, position, tokens)
+        return tokens
 
-    @staticmethod
-    @lru_cache(maxsize=8192)
-    def _expansions(token: str) -> tuple[str, ...]:
-        terms: list[str] = []
-        for spoken, expansion in load_synonyms():
-            if token in spoken or spoken in token:
-                terms.extend(expansion.split())
-        return tuple(terms)
+    def _sentences(self, position: int) -> tuple[Sentence, ...]:
+        sentences = self._cache.sentences.get(position)
+        if sentences is None:
+            sentences = split_sentences(self.clauses[position].text, self.index.tokenizer)
+            self._remember(self._cache.sentences, position, sentences)
+        return sentences
+
+    def _heading_tokens(self, position: int) -> frozenset[str]:
+        """Tokens of the section heading above the clause and of the clause's own heading sentence."""
+        tokens = self._cache.heading_tokens.get(position)
+        if tokens is None:
+            clause = self.clauses[position]
+            tokens = frozenset(self.index.tokenizer(clause.path[-1])) if clause.path else frozenset()
+            sentences = self._sentences(position)
+            if sentences and is_heading_sentence(clause, sentences[0]):
+                tokens |= sentences[0].tokens
+            self._remember(self._cache.heading_tokens, position, tokens)
+        return tokens
+
+    def _remember(self, store: dict, position: int, value: object) -> None:  # type: ignore[type-arg]
+        if len(store) < CLAUSE_CACHE:
+            with self._cache_lock:
+                store[position] = value
+

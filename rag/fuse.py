@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,31 +48,61 @@ def weighted_score_fusion(
     return [(i, scores[i], tuple(sources[i])) for i in order]
 
 
-FUSION_FILE = "fusion.json"  # calibrated weights saved beside an index's manifest
+# Settings calibrated for one index (fusion weights, answer thresholds) saved beside its manifest, tied
+# to the embedding model and the corpus checksum they were chosen for.
+FUSION_FILE = "fusion.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fusion weights (empty without vectors) and answer-step thresholds chosen for an index."""
+
+    weights: dict[str, float]
+    policy: dict[str, float]
+
+
+def load_calibration(index_dir: Path, embed_model: str | None, corpus_checksum: str) -> Calibration | None:
+    """Return the settings calibrated for this index's model and corpus, or None when there are none."""
+    path = Path(index_dir) / FUSION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("embed_model") != embed_model or data.get("corpus_checksum") != corpus_checksum:
+        return None  # calibrated for another model or corpus: fall back to the defaults
+    weights = _non_negative_numbers(data.get("weights"))
+    policy = _non_negative_numbers(data.get("policy"))
+    if weights is None and policy is None:
+        return None
+    return Calibration(weights or {}, policy or {})
 
 
 def load_fusion_weights(
     index_dir: Path, embed_model: str | None, corpus_checksum: str
 ) -> dict[str, float] | None:
     """Return the weights calibrated for this index's model and corpus, or None when there are none."""
-    path = Path(index_dir) / FUSION_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if data.get("embed_model") != embed_model or data.get("corpus_checksum") != corpus_checksum:
-        return None  # calibrated for another model or corpus: fall back to equal weights
-    weights = data.get("weights")
-    valid = isinstance(weights, dict) and all(isinstance(v, int | float) and v >= 0 for v in weights.values())
-    if not valid:
-        return None
-    return {str(k): float(v) for k, v in weights.items()}
+    calibration = load_calibration(index_dir, embed_model, corpus_checksum)
+    return calibration.weights if calibration and calibration.weights else None
 
 
-def save_fusion_weights(index_dir: Path, weights: Mapping[str, float], record: Mapping[str, Any]) -> Path:
-    """Write the calibrated weights (with the model, corpus checksum and the scores behind the choice)."""
+def _non_negative_numbers(value: Any) -> dict[str, float] | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+        return None
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def save_calibration(
+    index_dir: Path,
+    weights: Mapping[str, float] | None,
+    policy: Mapping[str, float] | None,
+    record: Mapping[str, Any],
+) -> Path:
+    """Write the calibrated settings with the model, corpus checksum and the scores behind the choice."""
     path = Path(index_dir) / FUSION_FILE
-    path.write_text(
-        json.dumps({**record, "weights": dict(weights)}, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    data = {**record, "weights": dict(weights or {}), "policy": dict(policy or {})}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     return path

@@ -1,0 +1,111 @@
+"""How much of a question the clauses cover: the question's topic words weighted by idf.
+
+A topic word is a jieba word of the question that is not a question word ("怎么", "有没有") or a place
+name (places restrict the documents instead). Its weight is its idf over the indexed clauses, so rare,
+specific words (宝宝屋, 孤独症) count for more than common ones (儿童, 建设). A word counts as covered by
+a clause when the clause contains it, or one of the document terms the thesaurus gives for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from rag.normalize import RESOURCES, load_synonyms
+
+# Words that make a sentence a question but carry no topic (resources/question_words.txt).
+QUESTION_WORDS = frozenset((RESOURCES / "question_words.txt").read_text(encoding="utf-8").split())
+
+
+@lru_cache(maxsize=8192)
+def expansions(word: str) -> tuple[str, ...]:
+    """Return the document terms the thesaurus gives for a colloquial word (看娃 -> 托育 ...)."""
+    terms: list[str] = []
+    for spoken, expansion in load_synonyms():
+        if word in spoken or spoken in word:
+            terms.extend(expansion.split())
+    return tuple(terms)
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """Document frequencies of the indexed terms, for idf weights."""
+
+    vocabulary: Mapping[str, int]  # term -> column of the BM25 matrix
+    doc_freq: np.ndarray  # documents (clauses) containing each term
+    n_docs: int
+
+    def frequency(self, term: str) -> int:
+        """Return how many clauses contain `term` (0 for a term no clause contains)."""
+        column = self.vocabulary.get(term)
+        return 0 if column is None else int(self.doc_freq[column])
+
+    def idf(self, term: str) -> float:
+        """BM25-style idf; a term no clause contains weighs as much as the rarest term that some does."""
+        frequency = max(self.frequency(term), 1)
+        total = max(self.n_docs, 1)
+        return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
+    def known(self, term: str) -> bool:
+        """True when some clause contains `term` or a thesaurus term for it."""
+        return self.frequency(term) > 0 or any(self.frequency(t) > 0 for t in expansions(term))
+
+
+class CoverageScorer:
+    """Topic words of questions and the share of their weight that a text covers."""
+
+    def __init__(
+        self,
+        words: Callable[[str], list[str]],
+        stats: TermStats,
+        place_names: Collection[str] = (),
+    ) -> None:
+        self._words = words
+        self.stats = stats
+        self._place_names = frozenset(place_names)
+        self.topic_words = lru_cache(maxsize=4096)(self._topic_words)
+
+    def _topic_words(self, question: str) -> tuple[str, ...]:
+        """The question's topic words in order, without repeats."""
+        kept = (
+            w
+            for w in self._words(question)
+            if w.strip() and w not in QUESTION_WORDS and w not in self._place_names
+        )
+        return tuple(dict.fromkeys(kept))
+
+    def weight(self, word: str) -> float:
+        """The idf weight of a topic word."""
+        return self.stats.idf(word)
+
+    def coverage(self, words: Iterable[str], tokens: Collection[str]) -> float:
+        """Share of the words' idf weight found in `tokens` (a thesaurus term counts for its word).
+
+        1.0 when there are no topic words at all (a question made only of question words restricts
+        nothing, and is judged by retrieval alone).
+        """
+        total = covered = 0.0
+        for word in words:
+            weight = self.weight(word)
+            total += weight
+            if covers(tokens, word):
+                covered += weight
+        return covered / total if total else 1.0
+
+    def unknown_share(self, words: Iterable[str]) -> tuple[float, tuple[str, ...]]:
+        """Return the share of the words' weight that no clause contains at all, and those words."""
+        words = tuple(words)
+        total = sum(self.weight(w) for w in words)
+        unknown = tuple(w for w in words if not self.stats.known(w))
+        if not total:
+            return 0.0, ()
+        return sum(self.weight(w) for w in unknown) / total, unknown
+
+
+def covers(tokens: Collection[str], word: str) -> bool:
+    """True when `tokens` contain the word or one of its thesaurus terms."""
+    return word in tokens or any(t in tokens for t in expansions(word))

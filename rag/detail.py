@@ -1,0 +1,231 @@
+"""The detail a question asks for, and whether a clause states a detail of that kind.
+
+Residents mostly ask for specifics: how much (宝宝屋收费吗), when it opens (几点开门), where (在哪里), how
+to apply (要带什么证件), whom to call (电话多少), which ones by name (具体是哪10所), who qualifies (几岁能
+打). Plans name topics and targets but rarely state these. A clause about the topic that does not state
+the asked detail is related, not the answer; quoting it as the answer would mislead.
+
+Each `DetailType` pairs the wording of questions that ask for a kind of detail with the wording of
+text that states one. The rules are read over the question (never a model's guess) and tested on every
+question of the evaluation set. Order matters: the first type whose question pattern matches wins, so
+narrower types come first (opening hours before dates, amounts before "is it free").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Facilities that a place name can name (虹桥公园, 华政步道, 上海国际体操中心).
+_FACILITY = (
+    "公园|医院|保健院|卫生院|绿道|步道|广场|图书馆|博物馆|科技馆|美术馆|少年宫|体育馆|体育场|"
+    "活动中心|体操中心|文化馆|文化宫|学校|小学|中学|幼儿园|托育园|儿童之家|驿站|街道|社区|滨江|沿线|沿岸"
+)
+_FACILITY_WORD = re.compile(rf"(?:{_FACILITY})$")
+_ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|巷|弄|大道)\s*\d+\s*号|\d+\s*(?:号楼|栋|单元|室)")
+# Proper-noun tags of jieba's part-of-speech tagger: place, person-like, other proper name, organisation.
+_PROPER_TAGS = frozenset({"ns", "nr", "nz", "nt"})
+# Proper-noun tags jieba gives to words that are kinds of places, not names of one.
+_NOT_A_NAME = frozenset({"山城", "儿童医院", "妇幼", "社区", "街镇", "城乡", "中小", "家门口"})
+
+
+@dataclass(frozen=True)
+class DetailType:
+    """A kind of detail: how questions ask for it, and a test of whether a text states one."""
+
+    name: str
+    label: str  # what the documents do not state, in a sentence: "没有写明{topic}的{label}"
+    asked: re.Pattern[str]
+    stated: Callable[[str], bool]
+    not_asked: re.Pattern[str] | None = None  # wording that looks like the question but is not
+
+    def asked_in(self, question: str) -> bool:
+        """True when the question asks for this kind of detail."""
+        if not self.asked.search(question):
+            return False
+        return not (self.not_asked and self.not_asked.search(question))
+
+    def without_asking(self, question: str) -> str:
+        """Return the question with the words that ask for the detail blanked out (the topic remains)."""
+        return self.asked.sub("，", question)
+
+
+def _pattern(stated: str) -> Callable[[str], bool]:
+    compiled = re.compile(stated)
+    return lambda text: bool(compiled.search(text))
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():  # type: ignore[no-untyped-def]
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    # A tokenizer of its own: nothing here changes the process-wide jieba dictionary.
+    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
+
+
+@lru_cache(maxsize=8192)
+def names_a_place(text: str) -> bool:
+    """True when the text names a specific place: an address, or a proper name of a facility
+    (虹桥公园, 华政步道, 上海国际体操中心), as opposed to a kind of place (儿童友好公园, 社区医院)."""
+    if _ADDRESS.search(text):
+        return True
+    words = [(w.word, w.flag) for w in _pos_tokenizer().cut(text)]
+    for index, (word, flag) in enumerate(words):
+        if flag not in _PROPER_TAGS or word in _NOT_A_NAME or len(word) < 2:
+            continue
+        if _FACILITY_WORD.search(word) and flag != "nt":
+            return True
+        following = "".join(w for w, _ in words[index + 1 : index + 4])
+        if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{_FACILITY})", following):
+            return True
+    return False
+
+
+_MONEY = r"\d[\d.,]*\s*(?:万|千|百)?元|元\s*/|百分之\d|\d+\s*%"
+_NUMBER = r"\d|[一二两三四五六七八九十百千万]+\s*(?:个|所|家|座|处|项|名|张|间|位|条|批|人)|百分之|全覆盖|全部|每个|每所"
+
+DETAIL_TYPES: tuple[DetailType, ...] = (
+    DetailType(
+        "fee",
+        "具体收费或金额",
+        re.compile(
+            r"多少钱|几块钱|几百块|几千块|多少元|收费标准|费用(是)?多少|价格|价钱|学费|伙食费|托育费|"
+            r"(补贴|补助|奖励|救助|报销|发|给|领|交|缴|花|收)(了)?多少|"
+            r"(一|每)(个月|月|年|学期|天|次|节课)(要)?(交)?多少|标准是多少|能(领|拿)多少"
+        ),
+        _pattern(_MONEY),
+    ),
+    DetailType(
+        "free",
+        "是否收费",
+        re.compile(
+            r"要钱|要不要钱|收钱|收费(吗|不)|收不收费|收不收钱|免费(吗|不)|免不免费|是不是免费|是否免费|"
+            r"花钱(吗|不)|交钱|掏钱|自费|贵不贵|贵吗|便宜|要不要交|需要交费|要交费"
+        ),
+        _pattern(rf"免费|收费|不收取|减免|低收费|优惠|公益性|{_MONEY}"),
+    ),
+    DetailType(
+        "hours",
+        "开放时间",
+        re.compile(
+            r"几点|开门|关门|开放时间|营业时间|办公时间|上班时间|几点到几点|什么时候开(?!展|始|工)|"
+            r"啥时候开(?!展|始|工)|啥辰光开|(周末|星期天|星期六|节假日|晚上|寒假|暑假)(开不开|开放吗|开吗|能去|能进|可以去|可以进)"
+        ),
+        _pattern(
+            r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*(?:点|时)(?!间|期|代)|上午|下午|晚上|夜间|全天|24\s*小时|"
+            r"周[一二三四五六日末]|星期|工作日|节假日|双休日|寒暑假|开放时长|每周[^。；]{0,8}开放|错时|延时"
+        ),
+    ),
+    DetailType(
+        "duration",
+        "具体天数或时长",
+        re.compile(r"几天|多少天|多少日|几个月|几周|几年(?!级)|多长时间|多久|几个小时|多少小时|几小时|多少个小时"),
+        _pattern(
+            r"\d+\s*(?:天|日|周|个月|年|小时|分钟|学时)|[一二两三四五六七八九十]+\s*(?:天|日|周|个月|小时|分钟|学时)|"
+            r"至[^。；]{0,6}周岁"
+        ),
+    ),
+    DetailType(
+        "date",
+        "具体时间",
+        re.compile(r"什么时候|啥时候|啥辰光|何时|哪年|哪一年|哪天|几月|几号(?!楼)|截止|期限|到期|几时"),
+        _pattern(
+            r"\d{4}\s*年|年底|年内|年前|年末|\d+\s*月|月底|\d+\s*日|每年|每季度|每学期|每半年|每月|定期|期间|"
+            r"[一二三四五六七八九十]+\s*月|前完成|之前|以前"
+        ),
+    ),
+    DetailType(
+        "contact",
+        "联系电话或联系方式",
+        re.compile(
+            r"电话|热线(号码|是多少|多少)|号码|联系方式|怎么联系|如何联系|联系人|微信号|公众号|网址|网站|邮箱|小程序"
+        ),
+        _pattern(r"\d{5,}|\d{3,4}\s*-\s*\d{7,8}|www\.|https?://|\.gov\.cn|@"),
+    ),
+    DetailType(
+        "procedure",
+        "办理流程或所需材料",
+        re.compile(
+            r"(怎么|怎样|咋个?|如何|怎么样才能|要怎么|去哪里?|在哪里?|到哪里?)"
+            r"(申请|办理|办(?!法|$|[呢吗啊呀？?。!！]|不)|报名|预约|领取|申领|领|登记|入托|入园|参加|加入|享受|拿到|"
+            r"迁|转学|转户口|落户|补办|挂号)|"
+            r"(需要|要|得)?(带|准备|提交|提供|交)?(什么|哪些|啥|些什么|啥子)(材料|证件|证明|手续|资料|东西|证)|"
+            r"(要|得|需要)带(什么|啥|哪些)|手续|流程|步骤|申请条件|怎么报|哪里报名|在哪报名"
+        ),
+        _pattern(
+            r"(?:携带|凭|持有?)[^。；]{0,12}(?:证|卡|材料|证明)|向[^。；]{2,20}(?:提出申请|申请|申报|报名|登记)|"
+            r"通过[^。；]{2,20}(?:预约|报名|申请|办理|申报)|登录|扫码|拨打|申请材料|所需材料|办理流程|办理程序|"
+            r"申请流程|提交[^。；]{0,10}(?:材料|申请|证明)|线上(?:申请|办理|预约)|一网通办"
+        ),
+    ),
+    DetailType(
+        "list",
+        "具体名单",
+        re.compile(
+            r"具体(是)?哪(几|些|一)?\s*\d*\s*(家|所|个|座|处|条)|是哪(几|些|\s*\d+\s*)(家|所|个|座|处|条)|名单|"
+            r"叫什么(名字)?|"
+            r"哪(几|些)(家|所|座|处)(医院|学校|幼儿园|公园|机构|场馆|托育)?|都有哪些(医院|学校|幼儿园|公园|机构|场馆|托育机构)"
+        ),
+        names_a_place,
+    ),
+    DetailType(
+        "place",
+        "具体地点或地址",
+        re.compile(
+            r"在哪(?!些|几|一年|天|年)|在哪里|在哪儿|哪里有|哪儿有|哪里可以|哪里能|什么地方|啥地方|哪个地方|地址|"
+            r"怎么走|怎么去|位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方"
+        ),
+        names_a_place,
+        not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(申请|办理|办|报名|预约|领取|申领|领|登记)"),
+    ),
+    DetailType(
+        "eligibility",
+        "适用条件或年龄",
+        re.compile(
+            r"几岁|多大(的|了)?(孩子|小孩|娃|宝宝|年龄)?(能|可以|才|就)|多少岁|年龄|什么条件|啥条件|哪些条件|"
+            r"符合(什么|哪些)|谁(可以|能)|哪些人(可以|能)|什么人(可以|能)|有没有资格|资格|户口|户籍|外地(人|户口|的)|非本地|"
+            r"外来|随迁|没有户口"
+        ),
+        _pattern(
+            r"\d+\s*(?:周)?岁|\d+\s*个月|月龄|年龄|户籍|常住|非户籍|随迁|流动|外来|来沪|条件|适龄|对象|面向|"
+            r"低保|困境|残疾|孤儿|婴幼儿|学龄前|在校|初中|小学|高中|中小学生|[一二三四五六七八九十]+周岁"
+        ),
+    ),
+    DetailType(
+        "agency",
+        "负责的具体部门",
+        re.compile(r"哪个部门|什么部门|哪些部门|哪个单位|哪家单位|什么单位|归哪个?(部门|单位)|哪个机构负责|由谁负责|谁负责"),
+        _pattern(
+            r"责任单位|牵头|负责|主管|区[\u4e00-\u9fff]{1,6}(?:局|委|委员会|办|中心|团委|妇联|残联|法院|检察院)|"
+            r"团区委|妇联|民政|教委|教育局|卫健委|卫生健康|公安|人社|医保"
+        ),
+    ),
+    DetailType(
+        "number",
+        "具体数量",
+        re.compile(
+            r"多少(个|所|家|名|座|处|项|条|张|间|人|位|万|床|张床)|几(个|所|家|座|处|项|条|张)(?!月)|"
+            r"(率|比例|比重|占比)(是|要|达到|要达到|能达到|有)?多少|百分之几|达到多少|目标是多少|建多少|有多少"
+        ),
+        _pattern(_NUMBER),
+    ),
+)
+
+BY_NAME = {t.name: t for t in DETAIL_TYPES}
+
+
+def asked_detail(question: str) -> DetailType | None:
+    """Return the kind of detail the question asks for (the first type whose wording matches), or None."""
+    for detail in DETAIL_TYPES:
+        if detail.asked_in(question):
+            return detail
+    return None
+
+
+def states_detail(detail: DetailType, text: str) -> bool:
+    """True when `text` states a detail of this kind (a sum in 元, a time of day, an address...)."""
+    return detail.stated(text)
