@@ -129,10 +129,12 @@ def _print_failure(failure: dict[str, Any]) -> None:
         if isinstance(expected, str)
         else "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['snippet'][:16]}" for g in expected)
     )
-    got = "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['text'][:16]}" for g in failure["got"])
+    got = "; ".join(f"{g['doc_id']} {g['number'] or ''} {g['text'][:20]}" for g in failure["got"])
     context = f" (after {' / '.join(failure['context'])})" if failure["context"] else ""
     resolved = failure["resolved_question"]
-    searched = f"  [searched as {resolved}]" if resolved != failure["question"] else ""
+    # Shown where a rewrite is expected or reported; not for punctuation the engine normalised.
+    rewritten = failure["rewrites"] or failure["kind"] == "typo" or failure["context"]
+    searched = f"  [searched as {resolved}]" if rewritten and resolved != failure["question"] else ""
     sys.stdout.write(
         f"  {failure['id']} [{failure['kind']}/{failure['split']}] {failure['question']}{context}{searched}\n"
     )

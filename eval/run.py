@@ -120,13 +120,14 @@ def run_mode(engine: Engine, questions: Sequence[EvalQuestion], mode: str, progr
                     "expected": _expected_label(question),
                     "status": answer.status,
                     "resolved_question": resolved,
+                    "rewrites": list(answer.rewrites),
                     "answer_detail": answer.detail.to_dict() if answer.detail else None,
                     "got": [
                         {
                             "doc_id": h.clause.doc_id,
                             "number": h.clause.number,
                             "role": h.role,
-                            "text": h.clause.text[:60],
+                            "text": " ".join(h.clause.text.split())[:60],
                         }
                         for h in answer.hits[:3]
                     ],
