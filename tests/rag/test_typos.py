@@ -206,6 +206,17 @@ def test_protected_words_and_spans_are_never_touched() -> None:
     assert not TypoCorrector([("政府办", 5)]).correct("政府帮不帮").changed
 
 
+def test_a_word_plus_a_character_used_on_its_own_is_read_as_typed(corrector: TypoCorrector) -> None:
+    # 工作时 is 工作 + 时 ("when"); 时 is a word of the documents, 圆 (幼儿圆) is not.
+    words, dictionary = [("工作室", 5)], {"工作": 66367}
+    assert (
+        TypoCorrector(words, dictionary=dictionary).correct("父母工作时孩子谁带").text == "父母工作室孩子谁带"
+    )
+    assert not TypoCorrector(words, dictionary=dictionary, known={"时"}).correct("父母工作时孩子谁带").changed
+    assert not correct(corrector, "父母工作时孩子谁带").changed
+    assert correct(corrector, "幼儿圆收费贵不贵").changed
+
+
 def test_a_typo_keeps_a_character_of_its_word() -> None:
     # 实施 and 事实 are homophones, but nothing of 实施 was typed.
     assert not TypoCorrector([("实施", 30)]).correct("事实").changed
