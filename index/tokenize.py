@@ -162,6 +162,11 @@ class ChineseTokenizer:
         """Return the BM25 terms of `text`, in text order."""
         return self._terms(text, ngrams=True)
 
+    @property
+    def dictionary(self) -> dict[str, int]:
+        """The word frequencies of this tokenizer's jieba dictionary (jieba's base words plus ours)."""
+        return self._jieba.FREQ
+
     def words(self, text: str) -> list[str]:
         """Return the words of `text` as jieba cuts them (no sub-words, no character n-grams), in order."""
         return self._terms(text, ngrams=False, subwords=False)

@@ -33,6 +33,7 @@ from rag.models import (
     MODE_HYBRID,
     REWRITE_FOLLOW_UP,
     REWRITE_PLACE,
+    REWRITE_TYPO,
     ROLE_ANSWER,
     ROLE_RELATED,
     STATUS_FOUND,
@@ -53,6 +54,7 @@ from rag.sentences import (
     is_heading_sentence,
     split_sentences,
 )
+from rag.typos import TypoCorrector
 
 RETRIEVER_LOOKUP = "lookup"  # beside the index's retrievers (RETRIEVER_BM25, RETRIEVER_VECTOR)
 CLAUSE_CACHE = 100_000  # per-clause token sets and sentences kept (computed for clauses shown)
@@ -95,6 +97,7 @@ class Engine:
         self._answerable = np.array([c.kind != KIND_HEADING for c in self.clauses], dtype=bool)
         stats = TermStats(index.bm25.vocabulary, np.diff(index.bm25.weights.indptr), len(self.clauses))
         self.coverage = CoverageScorer(index.tokenizer.words, stats, self.places.alias_to_place)
+        self.typos = TypoCorrector.from_index(index)
         self._cache = _ClauseCache()
         self._cache_lock = threading.Lock()
 
@@ -199,10 +202,14 @@ class Engine:
         """
         previous = self.conversations.last_turn(session_id) if session_id else None
         normalized = normalize_question(question)
-        resolved, step = resolve_follow_up(normalized, previous, self.places)
+        corrected = self.typos.correct(normalized)
+        resolved, step = resolve_follow_up(corrected.text, previous, self.places)
         answer = self._answer(question, resolved, step, previous, top_k or ANSWER_HITS, mode)
-        if resolved != normalized and not answer.rewrites:
-            answer = replace(answer, rewrites=(REWRITE_FOLLOW_UP,))
+        rewrites = [REWRITE_TYPO] if corrected.changed else []
+        if resolved != corrected.text:
+            carried_place = previous is not None and any(r in resolved for r in previous.regions)
+            rewrites.append(REWRITE_FOLLOW_UP if step or not carried_place else REWRITE_PLACE)
+        answer = replace(answer, corrections=corrected.corrections, rewrites=tuple(rewrites))
         if session_id:
             top = answer.hits[0].clause if answer.hits else None
             doc_id = top.doc_id if top else (previous.doc_id if previous else None)

@@ -179,7 +179,7 @@ class TypoCorrector:
         vocabulary = index.bm25.vocabulary
         doc_freq = np.diff(index.bm25.weights.indptr)
         # The tokenizer's own jieba dictionary (base words + domain terms), already in memory.
-        dictionary: Mapping[str, int] = index.tokenizer._jieba.FREQ
+        dictionary: Mapping[str, int] = index.tokenizer.dictionary
         domain_terms = {normalize_text(t) for t in read_word_list(DOMAIN_DICT_PATH)} | set(
             index.tokenizer.extra_terms
         )
