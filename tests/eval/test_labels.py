@@ -1,13 +1,10 @@
-"""The bundled question set checked against the real corpus texts (and the parser once it exists)."""
+"""The bundled question set checked against the real corpus texts and the parsed clauses."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
 import statistics
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +31,7 @@ from eval.labels import (
     write_questions,
 )
 from eval.metrics import is_gold_hit
-
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus" / "data"
+from tests.conftest import CORPUS_DIR
 
 # Where each bundled document applies; used to check that a question naming one of these places has
 # gold from that place only. (The product reads places from document metadata; this is test data.)
@@ -231,31 +227,11 @@ def test_assign_splits_is_deterministic_and_alternates_within_kind():
     assert primary_doc(items[-1]) == NO_DOC
 
 
-# --- against the parser (issue 2), once it exists -------------------------------------------------
+# --- against the parser ------------------------------------------------------------------------------
 
 
-def _load_clauses() -> list[Any]:
-    try:
-        load_module = importlib.import_module("corpus.load")
-    except ImportError:
-        pytest.skip("corpus.load.load_corpus is not available yet (the parser of issue 2 is being written)")
-    load_corpus = getattr(load_module, "load_corpus", None)
-    if load_corpus is None:
-        pytest.skip("corpus.load has no load_corpus yet")
-    parameters = inspect.signature(load_corpus).parameters
-    loaded = load_corpus(CORPUS_DIR) if parameters else load_corpus()
-    if isinstance(loaded, dict):
-        loaded = list(loaded.values())
-    if hasattr(loaded, "clauses"):
-        loaded = [loaded]
-    clauses: list[Any] = []
-    for item in loaded:
-        clauses.extend(item.clauses if hasattr(item, "clauses") else [item])
-    return clauses
-
-
-def test_each_gold_entry_names_exactly_one_parsed_clause(questions):
-    clauses = _load_clauses()
+def test_each_gold_entry_names_exactly_one_parsed_clause(questions, corpus_documents):
+    clauses = [clause for document in corpus_documents for clause in document.clauses]
     problems: list[tuple[str, ...]] = []
     for q in questions:
         matched: list[str] = []
