@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from corpus.numbering import NUMERAL
+from corpus.placenames import place_names
 from index.store import LoadedIndex
 from index.tokenize import DOMAIN_DICT_PATH, PROTECTED_RE, normalize_text, read_word_list
 from rag.models import Correction
 from rag.normalize import normalize_question
-from corpus.numbering import NUMERAL
-from corpus.placenames import place_names
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 8
