@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from corpus.models import Clause, DocumentMeta
-from rag.numbers import NUMERAL
+from corpus.numbering import NUMERAL
 
 _LEADING_NUMBER = re.compile(
     rf"^\s*(第{NUMERAL}[编章节条]|{NUMERAL}[、.．]|[(（]{NUMERAL}[)）]|专栏{NUMERAL})"

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from corpus.numbering import NUMERAL
+from corpus.placenames import place_names
 from index.store import LoadedIndex
 from index.tokenize import DOMAIN_DICT_PATH, PROTECTED_RE, normalize_text, read_word_list
 from rag.models import Correction
 from rag.normalize import normalize_question
-from rag.numbers import NUMERAL
-from rag.places import short_forms
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 8
@@ -198,7 +198,7 @@ class TypoCorrector:
             for doc in index.documents
             for place in (doc.region, *doc.region_parents)
             if place
-            for alias in short_forms(place)
+            for alias in place_names(place)
         }
         # A two-character name quoted once (微芯, 清朗) is as weak as any other word found once.
         words += [(t, n) for t, n in quoted.items() if len(t) > MIN_WORD_CHARS or n >= MIN_DOC_FREQ]

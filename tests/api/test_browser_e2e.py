@@ -7,7 +7,6 @@ Needs Debian's chromium (`scripts/install_system_deps.sh`) and the Python `playw
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,8 +25,6 @@ from tests.api.browser_helpers import (
 
 pytestmark = pytest.mark.browser
 
-if importlib.util.find_spec("api.main") is None:
-    pytest.skip("api.main is not there yet", allow_module_level=True)
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
@@ -45,11 +42,7 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if external:
         yield external.rstrip("/")
         return
-    try:
-        built_index = request.getfixturevalue("built_index")
-    except pytest.FixtureLookupError:
-        pytest.skip("the session fixture `built_index` is not available")
-    index_dir = Path(getattr(built_index, "path", built_index))
+    index_dir: Path = request.getfixturevalue("built_index")
     # Offline: the server must never reach for a model hub during the test.
     env = {"POLICYQA_INDEX": str(index_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with running_server("api.main:create_app", env, factory=True) as base_url:

@@ -1,13 +1,10 @@
-"""The bundled question set checked against the real corpus texts (and the parser once it exists)."""
+"""The bundled question set checked against the real corpus texts and the parsed clauses."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
 import statistics
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,8 +40,7 @@ from eval.labels import (
     write_questions,
 )
 from eval.metrics import is_gold_hit
-
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus" / "data"
+from tests.conftest import CORPUS_DIR, ROOT
 
 # Where each bundled document applies; used to check that a question naming one of these places has
 # gold from that place only. (The product reads places from document metadata; this is test data.)
@@ -365,7 +361,7 @@ def test_round_trip_through_a_file(tmp_path, questions):
     assert load_questions(path) == questions
     assert [q.to_dict() for q in load_questions(path)] == [q.to_dict() for q in questions]
     assert (
-        path.read_bytes() == (Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl").read_bytes()
+        path.read_bytes() == (ROOT / "eval" / "questions.jsonl").read_bytes()
     )
 
 
@@ -449,31 +445,11 @@ def test_extend_splits_never_moves_a_fixed_question_and_balances_the_new_ones():
     assert {qid: grown[qid] for qid in splits} == splits and grown["q020"] == SPLIT_TEST
 
 
-# --- against the parser (issue 2), once it exists -------------------------------------------------
+# --- against the parser ------------------------------------------------------------------------------
 
 
-def _load_clauses() -> list[Any]:
-    try:
-        load_module = importlib.import_module("corpus.load")
-    except ImportError:
-        pytest.skip("corpus.load.load_corpus is not available yet (the parser of issue 2 is being written)")
-    load_corpus = getattr(load_module, "load_corpus", None)
-    if load_corpus is None:
-        pytest.skip("corpus.load has no load_corpus yet")
-    parameters = inspect.signature(load_corpus).parameters
-    loaded = load_corpus(CORPUS_DIR) if parameters else load_corpus()
-    if isinstance(loaded, dict):
-        loaded = list(loaded.values())
-    if hasattr(loaded, "clauses"):
-        loaded = [loaded]
-    clauses: list[Any] = []
-    for item in loaded:
-        clauses.extend(item.clauses if hasattr(item, "clauses") else [item])
-    return clauses
-
-
-def test_each_gold_entry_names_exactly_one_parsed_clause(questions):
-    clauses = _load_clauses()
+def test_each_gold_entry_names_exactly_one_parsed_clause(questions, corpus_documents):
+    clauses = [clause for document in corpus_documents for clause in document.clauses]
     problems: list[tuple[str, ...]] = []
     for q in questions:
         matched: list[str] = []
