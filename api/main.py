@@ -76,7 +76,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is None:
         # Conversation state in Redis when REDIS_URL is set, so a follow-up may reach any worker.
         conversations = ConversationStore(make_state_store(settings.redis_url))
-        engine = Engine.from_dir(settings.index, conversations=conversations)  # raises IndexLoadError
+        engine = Engine.from_dir(
+            settings.index,
+            conversations=conversations,
+            expected_model=settings.embed_model,
+            embed_threads=settings.embed_threads,
+        )  # raises IndexLoadError
     for warning in engine.index.warnings:  # e.g. BM25-only: how to provide an embedding model
         logger.warning("%s", warning)
     _redact_access_log()

@@ -12,6 +12,8 @@ SENTENCE_ENDS = FULL_STOPS + "；;"
 # A line ending in one of these is complete; a line ending in anything else was broken inside a
 # sentence (a PDF's page width), so the next line continues it.
 LINE_ENDS = SENTENCE_ENDS + "：:）)”…"
+# Closing quotes and brackets belong to the sentence they close: 。” is one end.
+CLOSING_MARKS = "”’）」』》】)\"'"
 
 
 def ends_sentence(line: str) -> bool:

@@ -1,21 +1,36 @@
-"""Fusion weights chosen on the evaluation set's dev split.
+"""Settings chosen on the evaluation set's dev split: the hybrid's fusion weights and the answer step's
+thresholds. The test split is never looked at here.
 
-The grid includes each retriever alone, so the chosen hybrid is never worse on dev than the best single
-retriever: a weak embedding model (or a strong one) gets the weight it earns on our questions.
+* Fusion: the grid includes each retriever alone, so the chosen hybrid is never worse on dev than the
+  best single retriever: a weak embedding model (or a strong one) gets the weight it earns.
+* Answer thresholds (rag/answer.py `AnswerPolicy`): each dev question is drafted once (retrieval and the
+  assessment of its clauses), then every threshold setting decides all drafts, which costs nothing. The
+  score of a setting is the share of dev questions given the status they expect (a detail question
+  held back as partial or not_found counts as right; an unanswerable one answered partial, half), minus
+  a heavy penalty for every answerable question beyond `MAX_WRONGLY_NOT_FOUND` that is not found; ties go
+  to the setting that keeps hit@1, then to the earlier (more permissive) grid value. Thresholds are swept
+  one at a time, twice round, from the defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from eval.labels import EvalQuestion
+from eval.metrics import is_gold_hit
 from eval.run import run_mode
+from rag.answer import AnswerPolicy, Draft
 from rag.engine import RETRIEVER_BM25, RETRIEVER_VECTOR, Engine
-from rag.fuse import save_fusion_weights
-from rag.models import MODE_HYBRID
+from rag.fuse import save_calibration
+from rag.models import MODE_HYBRID, STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer
+from rag.retrieve import FusionConfig
 
 # (bm25 weight, vector weight); (1, 0) and (0, 1) are the single retrievers.
 WEIGHT_GRID: tuple[tuple[float, float], ...] = (
@@ -27,7 +42,25 @@ WEIGHT_GRID: tuple[tuple[float, float], ...] = (
     (0.5, 1.0),
     (0.25, 1.0),
 )
+# Each threshold's candidates, most permissive first; values above 1 switch a rule off.
+POLICY_GRID: dict[str, tuple[float, ...]] = {
+    "min_coverage": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
+    "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
+    "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+    "max_unknown_share": (2.0, 0.6, 0.5, 0.4, 0.35, 0.3, 0.25, 0.2),
+}
+SWEEP_ROUNDS = 2
+MAX_WRONGLY_NOT_FOUND = 0.03  # the product target: at most 3% of answerable questions not answered
+PENALTY = 10.0
 CALIBRATION_SPLIT = "dev"
+
+
+@dataclass(frozen=True)
+class DraftedQuestion:
+    """A dev question and its draft (or its final answer when no decision was needed)."""
+
+    question: EvalQuestion
+    draft: Answer | Draft
 
 
 def calibrate_fusion(
@@ -35,34 +68,134 @@ def calibrate_fusion(
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Return the best weights on the dev split (by hit@5, then MRR@10) and the score of every candidate."""
     dev = [q for q in questions if q.split == CALIBRATION_SPLIT]
-    original = engine.config
     trials: list[dict[str, Any]] = []
-    try:
-        for bm25_weight, vector_weight in WEIGHT_GRID:
-            weights = {RETRIEVER_BM25: bm25_weight, RETRIEVER_VECTOR: vector_weight}
-            engine.config = replace(original, weights=tuple(weights.items()))
-            summary = run_mode(engine, dev, MODE_HYBRID, progress=progress).report.overall
-            trials.append({"weights": weights, "hit_at_5": summary.hit_at[5], "mrr": summary.mrr})
-    finally:
-        engine.config = original
+    for bm25_weight, vector_weight in WEIGHT_GRID:
+        weights = {RETRIEVER_BM25: bm25_weight, RETRIEVER_VECTOR: vector_weight}
+        trial = engine.with_settings(fusion=replace(engine.fusion, weights=tuple(weights.items())))
+        summary = run_mode(trial, dev, MODE_HYBRID, progress=progress).report.overall
+        trials.append({"weights": weights, "hit_at_5": summary.hit_at[5], "mrr": summary.mrr})
     best = max(trials, key=lambda t: (t["hit_at_5"], t["mrr"], t["weights"][RETRIEVER_BM25]))
     return dict(best["weights"]), trials
 
 
-def calibrate_index(index_dir: Path, questions: Sequence[EvalQuestion]) -> dict[str, Any] | None:
-    """Calibrate and save the fusion of a built index with live vectors; None when there is nothing to do."""
+def draft_questions(
+    engine: Engine, questions: Iterable[EvalQuestion], progress: bool = False
+) -> list[DraftedQuestion]:
+    """Draft each question once (its earlier turns asked first, in a fresh conversation)."""
+    drafted = []
+    for question in tqdm(list(questions), desc="draft", disable=not progress, file=sys.stderr, unit="q"):
+        session = f"calibrate:{uuid.uuid4().hex}" if question.context else None
+        for turn in question.context:
+            engine.ask(turn, session_id=session)
+        previous = engine.conversations.last_turn(session) if session else None
+        drafted.append(DraftedQuestion(question, engine.draft(question.question, previous)))
+    return drafted
+
+
+def status_score(question: EvalQuestion, status: str) -> float:
+    """1 when the status is what the question expects (a detail held back either way), else 0; an
+    unanswerable question answered partial scores a half (it was not presented as found)."""
+    expected = question.expected_status
+    if expected == STATUS_FOUND:
+        return float(status == STATUS_FOUND)
+    if expected == STATUS_PARTIAL:
+        return float(status in (STATUS_PARTIAL, STATUS_NOT_FOUND))
+    return {STATUS_NOT_FOUND: 1.0, STATUS_PARTIAL: 0.5}.get(status, 0.0)
+
+
+def score_policy(
+    engine: Engine, drafted: Sequence[DraftedQuestion], policy: AnswerPolicy
+) -> dict[str, float]:
+    """Decide every draft under `policy`; return the objective and the figures behind it."""
+    total = 0.0
+    answerable = not_found = top_hits = 0
+    for item in drafted:
+        answer = item.draft if isinstance(item.draft, Answer) else engine.finish(item.draft, policy)
+        total += status_score(item.question, answer.status)
+        if item.question.answerable:
+            answerable += 1
+            if answer.status != STATUS_FOUND:
+                not_found += 1
+            elif answer.hits and any(is_gold_hit(answer.hits[0].clause, g) for g in item.question.gold):
+                top_hits += 1
+    share = not_found / answerable if answerable else 0.0
+    excess = max(0.0, share - MAX_WRONGLY_NOT_FOUND)
+    return {
+        "objective": total / max(len(drafted), 1) - PENALTY * excess,
+        "status_accuracy": total / max(len(drafted), 1),
+        "wrongly_not_found": share,
+        "hit_at_1": top_hits / answerable if answerable else 0.0,
+    }
+
+
+def calibrate_policy(
+    engine: Engine,
+    questions: Sequence[EvalQuestion],
+    progress: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> tuple[AnswerPolicy, list[dict[str, Any]]]:
+    """Return the answer thresholds that score best on the dev split, and every trial (the sweep)."""
+    dev = [q for q in questions if q.split == CALIBRATION_SPLIT]
+    drafted = draft_questions(engine, dev, progress)
+    policy = engine.policy
+    vectors_live = RETRIEVER_VECTOR in engine.retrievers
+    trials: list[dict[str, Any]] = []
+    best_score = score_policy(engine, drafted, policy)
+    for _ in range(SWEEP_ROUNDS):
+        for name, values in POLICY_GRID.items():
+            if name == "min_similarity" and not vectors_live:
+                continue
+            scored = []
+            for value in values:
+                candidate = policy.with_thresholds({name: value})
+                figures = score_policy(engine, drafted, candidate)
+                trials.append({"threshold": name, "value": value, **figures})
+                scored.append((figures["objective"], figures["hit_at_1"], -values.index(value), candidate))
+                if report:
+                    report(
+                        f"  {name}={value:<5} objective {figures['objective']:.3f}  status accuracy "
+                        f"{figures['status_accuracy']:.3f}  wrongly not found {figures['wrongly_not_found']:.3f}"
+                        f"  hit@1 {figures['hit_at_1']:.3f}"
+                    )
+            objective, hit_at_1, _, chosen = max(scored, key=lambda s: (s[0], s[1], s[2]))
+            if (objective, hit_at_1) >= (best_score["objective"], best_score["hit_at_1"]):
+                policy = chosen
+                best_score = score_policy(engine, drafted, policy)
+    return policy, trials
+
+
+def calibrate_index(
+    index_dir: Path,
+    questions: Sequence[EvalQuestion],
+    progress: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any] | None:
+    """Calibrate and save the fusion (when vectors are live) and the answer thresholds of a built index.
+
+    None when the question set is about other documents (the defaults stay).
+    """
     engine = Engine.from_dir(index_dir)
-    if RETRIEVER_VECTOR not in engine.retrievers:
-        return None
     gold_docs = {g.doc_id for q in questions for g in q.gold}
-    if not gold_docs <= set(engine.documents):
-        return None  # the question set is about other documents: keep equal weights
-    weights, trials = calibrate_fusion(engine, questions)
+    if not gold_docs or not gold_docs <= set(engine.documents):
+        return None
+    weights: dict[str, float] | None = None
+    fusion_trials: list[dict[str, Any]] = []
+    if RETRIEVER_VECTOR in engine.retrievers:
+        weights, fusion_trials = calibrate_fusion(engine, questions, progress)
+        if report:
+            report(f"fusion weights chosen on the {CALIBRATION_SPLIT} split: {weights}")
+        engine = engine.with_settings(fusion=FusionConfig(engine.fusion.strategy, tuple(weights.items())))
+    if report:
+        report(f"answer thresholds, swept on the {CALIBRATION_SPLIT} split:")
+    policy, policy_trials = calibrate_policy(engine, questions, progress, report)
     record = {
         "embed_model": engine.index.embed_model,
         "corpus_checksum": engine.index.manifest.get("corpus_checksum", ""),
-        "chosen_on": f"eval/questions.jsonl, {CALIBRATION_SPLIT} split, by hit@5 then MRR@10",
-        "trials": trials,
+        "chosen_on": f"eval/questions.jsonl, {CALIBRATION_SPLIT} split",
+        "fusion_trials": fusion_trials,
+        "policy_trials": policy_trials,
     }
-    save_fusion_weights(index_dir, weights, record)
-    return {**record, "weights": weights}
+    save_calibration(index_dir, weights, policy.thresholds(), record)
+    if report:
+        report(f"answer thresholds chosen: {policy.thresholds()}")
+    return {**record, "weights": weights, "policy": policy.thresholds()}

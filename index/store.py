@@ -388,7 +388,11 @@ def load_index(
         else:
             live_embedder = embedder
         recorded_version = embedding.get("model_version")
-        if live_embedder is not None and recorded_version and model_version(live_embedder) != recorded_version:
+        if (
+            live_embedder is not None
+            and recorded_version
+            and model_version(live_embedder) != recorded_version
+        ):
             raise IndexLoadError(
                 f"index at {directory} holds vectors from {embedding['model']} {recorded_version}, but "
                 f"{model_version(live_embedder)} is installed; {REBUILD_HINT}"

@@ -36,7 +36,10 @@ def _load_engine(index_dir: Path) -> Any:
     from rag.engine import Engine
 
     try:
-        engine = Engine.from_dir(index_dir)
+        settings = get_settings()
+        engine = Engine.from_dir(
+            index_dir, expected_model=settings.embed_model, embed_threads=settings.embed_threads
+        )
     except IndexLoadError as exc:
         sys.stderr.write(f"policyqa: cannot load the index at {index_dir}: {exc}\n")
         sys.stderr.write("policyqa: build it with `policyqa build` first.\n")
@@ -67,11 +70,15 @@ def cmd_build(args: argparse.Namespace) -> int:
         sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
         return EXIT_FAILURE
     report = build_index(
-        documents, index_dir, embed_model=args.embed_model or settings.embed_model
+        documents,
+        index_dir,
+        embed_model=args.embed_model or settings.embed_model,
+        embed_threads=settings.embed_threads,
     )
-    calibration = _calibrate_fusion(index_dir) if "vector" in report.retrievers else None
+    calibration = _calibrate(index_dir, progress=not args.json)
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
+        "answer_thresholds": calibration["policy"] if calibration else None,
         "index": str(index_dir),
         "documents": len(documents),
         "clauses": report.clause_count,
@@ -88,15 +95,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibrate_fusion(index_dir: Path) -> dict[str, Any] | None:
-    """Choose hybrid fusion weights for a new index with vectors on the bundled eval set's dev split."""
+def _calibrate(index_dir: Path, progress: bool) -> dict[str, Any] | None:
+    """Choose the hybrid's fusion weights (with vectors) and the answer thresholds of a new index on the
+    bundled eval set's dev split, printing the sweep."""
     from eval.calibrate import calibrate_index
     from eval.labels import load_questions
 
-    calibration = calibrate_index(index_dir, load_questions())
-    if calibration:
-        sys.stderr.write(f"fusion weights chosen on the eval dev split: {calibration['weights']}\n")
-    return calibration
+    def report(line: str) -> None:
+        if progress:
+            sys.stderr.write(line + "\n")
+
+    return calibrate_index(index_dir, load_questions(), progress=progress, report=report)
 
 
 def cmd_clauses(args: argparse.Namespace) -> int:

@@ -15,11 +15,13 @@ prints the sweep); nothing here knows the questions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from rag.detail import DetailType
-from rag.models import STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Status
+from rag.models import STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer, Status
+from rag.retrieve import Candidate
 
 # Why an answer is partial.
 REASON_DETAIL = "detail"  # the asked detail is stated in none of the best clauses
@@ -36,6 +38,16 @@ class AnswerPolicy:
     min_detail_coverage: float = 0.3  # a stating sentence must cover this share of the topic words
     max_unknown_share: float = 2.0  # partial when words no clause contains carry this share (> 1: off)
 
+    def with_thresholds(self, values: Mapping[str, float]) -> AnswerPolicy:
+        """Return a copy with the calibrated thresholds in `values` (unknown names are ignored)."""
+        known = {f.name for f in fields(self) if f.type in ("float", float)}
+        chosen: dict[str, Any] = {k: float(v) for k, v in values.items() if k in known}
+        return replace(self, **chosen)
+
+    def thresholds(self) -> dict[str, float]:
+        """The calibrated thresholds, by name (what calibration saves)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type in ("float", float)}
+
 
 @dataclass(frozen=True)
 class Assessed:
@@ -44,7 +56,32 @@ class Assessed:
     position: int
     coverage: float  # share of the question's topic weight the clause covers
     similarity: float | None  # cosine similarity to the question (None without vectors)
-    states_detail: bool  # a sentence on the topic states the asked detail
+    # Share of the topic that the clause's sentences stating the asked detail cover (None: no detail
+    # asked, 0.0: no sentence states one).
+    detail_coverage: float | None = None
+
+    def states_detail(self, policy: AnswerPolicy) -> bool:
+        """True when a sentence about the question's topic states the asked detail."""
+        return (
+            self.detail_coverage is not None
+            and self.detail_coverage > 0
+            and (self.detail_coverage >= policy.min_detail_coverage)
+        )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything the answer step decides on, before the decision: the answer so far (question, resolved
+    question, regions, corrections), the ranked candidates and how each was assessed."""
+
+    base: Answer
+    query: str  # the text that was ranked (places removed once they restricted the documents)
+    words: tuple[str, ...]  # its topic words
+    candidates: tuple[Candidate, ...]
+    assessed: tuple[Assessed, ...]
+    detail: DetailType | None
+    unknown: tuple[float, tuple[str, ...]]  # (share of topic weight in words no clause contains, words)
+    top_k: int
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,7 @@ def decide(
     if not topic_covered(best, policy):
         return Decision(STATUS_NOT_FOUND, ())
     if detail is not None:
-        stating = [a for a in best if a.states_detail]
+        stating = [a for a in best if a.states_detail(policy)]
         if not stating:
             return Decision(STATUS_PARTIAL, positions, detail, REASON_DETAIL)
         first = tuple(a.position for a in stating)

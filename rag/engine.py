@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from corpus.models import KIND_HEADING, KIND_INDICATOR, Clause, DocumentMeta
 from index.build import indexed_text
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
 from rag import messages
-from rag.answer import REASON_UNKNOWN_WORDS, AnswerPolicy, Assessed, Decision, decide
+from rag.answer import REASON_UNKNOWN_WORDS, AnswerPolicy, Assessed, Decision, Draft, decide
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
 from rag.coverage import CoverageScorer, TermStats
@@ -59,7 +60,6 @@ from rag.typos import TypoCorrector
 RETRIEVER_LOOKUP = "lookup"  # beside the index's retrievers (RETRIEVER_BM25, RETRIEVER_VECTOR)
 CLAUSE_CACHE = 100_000  # per-clause token sets and sentences kept (computed for clauses shown)
 ANSWER_HITS = 3  # clauses a found answer carries
-STATUS_REPEALED = "失效"
 
 __all__ = ["RETRIEVER_BM25", "RETRIEVER_LOOKUP", "RETRIEVER_VECTOR", "Engine"]
 
@@ -117,15 +117,19 @@ class Engine:
         """
         index = load_index(index_dir, expected_model=expected_model, embed_threads=embed_threads)
         fusion, policy = FusionConfig(), AnswerPolicy()
-        calibration = load_calibration(index_dir, index.embed_model, index.manifest.get("corpus_checksum", ""))
+        calibration = load_calibration(
+            index_dir, index.embed_model, index.manifest.get("corpus_checksum", "")
+        )
         if calibration is not None:
             if calibration.weights and RETRIEVER_VECTOR in index.retrievers:
                 fusion = replace(fusion, weights=tuple(sorted(calibration.weights.items())))
             if calibration.policy:
-                policy = replace(policy, **calibration.policy)
+                policy = policy.with_thresholds(calibration.policy)
         return cls(index, conversations=conversations, fusion=fusion, policy=policy)
 
-    def with_settings(self, *, fusion: FusionConfig | None = None, policy: AnswerPolicy | None = None) -> Engine:
+    def with_settings(
+        self, *, fusion: FusionConfig | None = None, policy: AnswerPolicy | None = None
+    ) -> Engine:
         """Return an engine over the same index and caches with other fusion or answer settings."""
         other = Engine.__new__(Engine)
         other.__dict__.update(self.__dict__)
@@ -201,29 +205,45 @@ class Engine:
         clauses an answer carries (the decision itself always looks at the same few best clauses).
         """
         previous = self.conversations.last_turn(session_id) if session_id else None
-        normalized = normalize_question(question)
-        corrected = self.typos.correct(normalized)
-        resolved, step = resolve_follow_up(corrected.text, previous, self.places)
-        answer = self._answer(question, resolved, step, previous, top_k or ANSWER_HITS, mode)
-        rewrites = [REWRITE_TYPO] if corrected.changed else []
-        if resolved != corrected.text:
-            carried_place = previous is not None and any(r in resolved for r in previous.regions)
-            rewrites.append(REWRITE_FOLLOW_UP if step or not carried_place else REWRITE_PLACE)
-        answer = replace(answer, corrections=corrected.corrections, rewrites=tuple(rewrites))
+        draft = self.draft(question, previous, top_k, mode)
+        answer = draft if isinstance(draft, Answer) else self.finish(draft, self.policy)
         if session_id:
             top = answer.hits[0].clause if answer.hits else None
             doc_id = top.doc_id if top else (previous.doc_id if previous else None)
             self.conversations.remember(
-                session_id, Turn(resolved, answer.regions, doc_id, top.id if top else None)
+                session_id,
+                Turn(answer.resolved_question, answer.regions, doc_id, top.id if top else None),
             )
         return answer
 
+    def draft(
+        self, question: str, previous: Turn | None = None, top_k: int | None = None, mode: str = MODE_HYBRID
+    ) -> Answer | Draft:
+        """Return the answer when no decision is needed (a lookup, a refusal for an uncovered place ...),
+        else the `Draft` the answer step decides on (`finish`); calibration decides drafts many times."""
+        normalized = normalize_question(question)
+        corrected = self.typos.correct(normalized)
+        resolved, step = resolve_follow_up(corrected.text, previous, self.places)
+        rewrites = [REWRITE_TYPO] if corrected.changed else []
+        if resolved != corrected.text:
+            carried_place = previous is not None and any(r in resolved for r in previous.regions)
+            rewrites.append(REWRITE_FOLLOW_UP if step or not carried_place else REWRITE_PLACE)
+        base = Answer(
+            STATUS_FOUND,
+            question,
+            (),
+            (),
+            "",
+            resolved_question=resolved,
+            retrievers=self.retrievers,
+            corrections=corrected.corrections,
+            rewrites=tuple(rewrites),
+        )
+        return self._draft(base, step, previous, top_k or ANSWER_HITS, mode)
+
     # ----------------------------------------------------------------------------------------------
-    def _answer(
-        self, question: str, resolved: str, step: int, previous: Turn | None, top_k: int, mode: str
-    ) -> Answer:
-        live = self.retrievers
-        base = Answer(STATUS_FOUND, question, (), (), "", resolved_question=resolved, retrievers=live)
+    def _draft(self, base: Answer, step: int, previous: Turn | None, top_k: int, mode: str) -> Answer | Draft:
+        resolved = base.resolved_question
         if step and previous and previous.clause_id:
             neighbour = self._neighbour(previous.clause_id, step)
             if neighbour is None:
@@ -260,16 +280,25 @@ class Engine:
         detail = asked_detail(resolved)
         words = self.coverage.topic_words(query_text)
         assessed = self._assess(query_text, words, candidates, detail, mode)
-        decision = decide(assessed, detail, self.coverage.unknown_share(words), self.policy)
+        unknown = self.coverage.unknown_share(words)
+        return Draft(
+            base, query_text, tuple(words), tuple(candidates), tuple(assessed), detail, unknown, top_k
+        )
+
+    def finish(self, draft: Draft, policy: AnswerPolicy) -> Answer:
+        """Decide a draft under `policy` and return the answer."""
+        base, query_text, words, candidates = draft.base, draft.query, draft.words, draft.candidates
+        decision = decide(draft.assessed, draft.detail, draft.unknown, policy)
         if decision.status == STATUS_NOT_FOUND:
-            suggestions = self._suggestions([self.clauses[c.position] for c in candidates[:3]], resolved)
+            nearby = [self.clauses[c.position] for c in candidates[:3]]
+            suggestions = self._suggestions(nearby, base.resolved_question)
             return replace(base, status=STATUS_NOT_FOUND, message=messages.NOT_FOUND, suggestions=suggestions)
         by_position = {c.position: c for c in candidates}
-        ordered = [by_position[p] for p in decision.order][:top_k]
+        ordered = [by_position[p] for p in decision.order][: draft.top_k]
         if decision.status == STATUS_PARTIAL:
             return self._partial(base, query_text, words, ordered, decision)
         hits = tuple(
-            self._answer_hit(self.clauses[c.position], c.score, c.retrievers, query_text, detail, words)
+            self._answer_hit(self.clauses[c.position], c.score, c.retrievers, query_text, draft.detail, words)
             for c in ordered
         )
         return replace(base, hits=hits)
@@ -332,23 +361,27 @@ class Engine:
             position = candidate.position
             coverage = self.coverage.coverage(words, self._tokens(position)) if rank < depth else 0.0
             similarity = similarities[rank] if similarities is not None and rank < depth else None
-            stating = rank < depth and detail is not None and self._states_on_topic(position, words, detail)
+            stating = None
+            if detail is not None and rank < depth:
+                stating = self._detail_coverage(position, words, detail)
             assessed.append(Assessed(position, coverage, similarity, stating))
         return assessed
 
-    def _states_on_topic(self, position: int, words: Sequence[str], detail: DetailType) -> bool:
-        """True when a sentence of the clause that is about the question's topic states the detail."""
+    def _detail_coverage(self, position: int, words: Sequence[str], detail: DetailType) -> float:
+        """How much of the question's topic the clause's sentences stating the asked detail cover
+        (their own words plus the headings above them); 0.0 when no sentence states such a detail."""
         heading = self._heading_tokens(position)
         topic = [w for w in words if not detail.asked_in(w)]
-        if self.clauses[position].kind == KIND_INDICATOR:
+        if self.clauses[position].kind == KIND_INDICATOR:  # a row is one record: its cells state together
             text = self.clauses[position].text
-            return states_detail(detail, text) and self.coverage.coverage(topic, self._tokens(position)) > 0
+            return (
+                self.coverage.coverage(topic, self._tokens(position)) if states_detail(detail, text) else 0.0
+            )
+        best = 0.0
         for sentence in self._sentences(position):
-            if not states_detail(detail, sentence.text):
-                continue
-            if self.coverage.coverage(topic, sentence.tokens | heading) >= self.policy.min_detail_coverage:
-                return True
-        return False
+            if states_detail(detail, sentence.text):
+                best = max(best, self.coverage.coverage(topic, sentence.tokens | heading))
+        return best
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Candidate]:
         mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
@@ -357,7 +390,8 @@ class Engine:
 
     def _rows_naming_the_indicator_first(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
         """Among table rows, the row closest in meaning to the question takes the first row slot: a row
-        naming the asked indicator (体质健康达标优良率 for 体育锻炼达标率) beats rows sharing a word (水质达标率).
+        naming the asked indicator (体质健康达标优良率 for 体育锻炼达标率) beats one sharing a word
+        (水质达标率).
 
         Rows are compared by vector similarity when vectors are live, else by how much of the row's
         indicator name the question contains.
@@ -374,7 +408,9 @@ class Engine:
             closeness = {}
             for row in rows:
                 name_words = self.coverage.topic_words(self.clauses[row.position].fields.get("indicator", ""))
-                closeness[row.position] = self.coverage.coverage(name_words, query_tokens) if name_words else 0.0
+                closeness[row.position] = (
+                    self.coverage.coverage(name_words, query_tokens) if name_words else 0.0
+                )
         rows = sorted(rows, key=lambda c: -closeness[c.position])  # stable: ties keep their rank
         reordered = list(candidates)
         for slot, row in zip(slots, rows, strict=True):
@@ -391,11 +427,7 @@ class Engine:
     ) -> set[str] | None:
         docs = set(self.documents)
         if not include_superseded:
-            docs = {
-                d
-                for d in docs
-                if self.documents[d].status != STATUS_REPEALED and not self.documents[d].superseded_by
-            }
+            docs = {d for d in docs if self.documents[d].in_force}
         if doc_id:
             docs &= {doc_id}
         if region:
@@ -451,8 +483,7 @@ class Engine:
             self._remember(self._cache.heading_tokens, position, tokens)
         return tokens
 
-    def _remember(self, store: dict, position: int, value: object) -> None:  # type: ignore[type-arg]
+    def _remember(self, store: dict[int, Any], position: int, value: Any) -> None:
         if len(store) < CLAUSE_CACHE:
             with self._cache_lock:
                 store[position] = value
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.models import STATUS_FOUND, Answer, Hit, SearchResult
+from rag.models import STATUS_FOUND, STATUS_PARTIAL, Answer, Hit, SearchResult
 
 
 def render_hit(hit: Hit, rank: int) -> str:
@@ -15,10 +15,16 @@ def render_hit(hit: Hit, rank: int) -> str:
 def render_answer(answer: Answer) -> str:
     """Return the answer as text: found clauses with citations, or the refusal and suggestions."""
     lines = [f"问：{answer.question}"]
-    if answer.resolved_question and answer.resolved_question != answer.question:
-        lines.append(f"（理解为：{answer.resolved_question}）")
+    if answer.rewrites:
+        lines.append(f"（已按“{answer.resolved_question}”查找）")
     if answer.status == STATUS_FOUND:
-        lines.extend(render_hit(hit, i) for i, hit in enumerate(answer.hits, 1))
+        for rank, hit in enumerate(answer.hits, 1):
+            if hit.answer_sentences:
+                lines.append("答：" + "".join(s.text for s in hit.answer_sentences))
+            lines.append(render_hit(hit, rank))
+    elif answer.status == STATUS_PARTIAL:
+        lines.append(answer.message)
+        lines.extend("（相关条款）" + render_hit(hit, i) for i, hit in enumerate(answer.hits, 1))
     else:
         lines.append(answer.message)
         if answer.suggestions:

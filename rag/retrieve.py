@@ -49,7 +49,7 @@ class Retriever:
         self.fusion = fusion or FusionConfig()
         # Engines over one index with other settings (calibration) share the query vectors.
         self._vectors: dict[str, np.ndarray] = shared_cache._vectors if shared_cache else {}
-        self._vectors_lock = shared_cache._vectors_lock if shared_cache else threading.Lock()
+        self._vectors_lock: threading.Lock = shared_cache._vectors_lock if shared_cache else threading.Lock()
         self.query_vector_hits = 0
         self.query_vector_misses = 0
 

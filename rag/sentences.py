@@ -13,14 +13,14 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from corpus.models import KIND_INDICATOR, Clause
+from corpus.sentences import CLOSING_MARKS, SENTENCE_ENDS
 from rag.coverage import covers
 from rag.detail import DetailType, states_detail
 from rag.models import Span
 
-# Sentence ends in Chinese official text; the delimiter stays with its sentence.
-_SENTENCE = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
-# Closing quotes and brackets that belong to the sentence they end: 。” counts as one end.
-_CLOSING = "”’）」』》】)\"'"
+# A sentence runs to its end mark (kept with it) or to a line break.
+_SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
+_CLOSING = CLOSING_MARKS
 # An answering sentence shorter than this is a heading or a fragment; its neighbour is shown with it.
 MIN_ANSWER_CHARS = 12
 # A second sentence is shown when it is nearly as good as the best one.
@@ -87,8 +87,10 @@ def sentence_score(
 def is_heading_sentence(clause: Clause, sentence: Sentence) -> bool:
     """True when the sentence is the clause's own numbered heading ("(17)加快婴幼儿照护服务发展。")."""
     number = (clause.number or "").strip()
-    return bool(number) and sentence.start <= len(clause.text) - len(clause.text.lstrip()) + 1 and (
-        sentence.text.startswith(number) and len(sentence.text) <= HEADING_MAX_CHARS
+    return (
+        bool(number)
+        and sentence.start <= len(clause.text) - len(clause.text.lstrip()) + 1
+        and (sentence.text.startswith(number) and len(sentence.text) <= HEADING_MAX_CHARS)
     )
 
 

@@ -49,7 +49,13 @@ async def reload_index(request: Request, _: AdminDep, settings: SettingsDep) -> 
         current = holder.engine
         try:
             # Conversations carry over, so a follow-up asked across the reload still has its context.
-            fresh = await run_in_threadpool(Engine.from_dir, settings.index, current.conversations)
+            fresh = await run_in_threadpool(
+                Engine.from_dir,
+                settings.index,
+                current.conversations,
+                expected_model=settings.embed_model,
+                embed_threads=settings.embed_threads,
+            )
         except IndexLoadError as exc:
             logger.error("index reload refused, still serving the previous index: %s", exc)
             raise HTTPException(status.HTTP_409_CONFLICT, f"索引加载失败，继续使用原索引：{exc}") from exc

@@ -109,7 +109,13 @@ async def _read_upload(request: Request) -> DocumentUpload | tuple[str, bytes, s
 
 async def _swap_engine(request: Request, settings: Any) -> Engine:
     holder: EngineHolder = request.app.state.engine_holder
-    fresh = await run_in_threadpool(Engine.from_dir, settings.index, holder.engine.conversations)
+    fresh = await run_in_threadpool(
+        Engine.from_dir,
+        settings.index,
+        holder.engine.conversations,
+        expected_model=settings.embed_model,
+        embed_threads=settings.embed_threads,
+    )
     holder.swap(fresh)
     return fresh
 

@@ -10,24 +10,18 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from api.wechat.messages import escape_cdata
-from corpus.sentences import SENTENCE_ENDS
-from rag.models import STATUS_FOUND, Answer, Hit
+from corpus.sentences import CLOSING_MARKS, SENTENCE_ENDS
+from rag.messages import EXAMPLE_QUESTIONS, NOT_FOUND
+from rag.models import STATUS_FOUND, STATUS_PARTIAL, Answer, Hit
 
 MAX_REPLY_BYTES = 2000  # the whole passive reply XML stays strictly below this
 SOFT_BREAKS = "，、：；,;:"  # used only when a single sentence is longer than the whole budget
-CLOSING_MARKS = "”’）」』》】)\"'"  # kept with the sentence they close: 。” counts as one end
 ELLIPSIS = "……"
 CITATION_MAX_BYTES = 300
 LINK_QUESTION_MAX_CHARS = 50  # longer questions are cut in the link; the chat page shows the full answer
 MIN_EXCERPT_BYTES = 120  # below this, drop the question from the link to leave room for the clause
 
-EXAMPLE_QUESTIONS: tuple[str, ...] = (
-    "渝中区托育服务要达到什么目标？",
-    "广西如何推进城市公共空间适儿化改造？",
-    "长宁区公共场所母婴室建设有什么要求？",
-    "大渡口区家庭教育指导服务有哪些措施？",
-)
-NOT_FOUND_MESSAGE = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
+NOT_FOUND_MESSAGE = NOT_FOUND
 WELCOME_MESSAGE = (
     "欢迎关注！这里可以查询儿童友好城市建设相关政策：直接发送文字或语音提问，"
     "我们会回复政策文件的原文条款，并注明文件名称和发文字号。"
@@ -59,20 +53,33 @@ def short_citation(hit: Hit) -> str:
 
 
 def answer_text(answer: Answer, public_url: str, max_bytes: int) -> str:
-    """Return the reply for an answer: best clause verbatim (cut to fit), citation, link to the chat page."""
-    if answer.status != STATUS_FOUND or not answer.hits:
+    """Return the reply for an answer.
+
+    found: the answering sentence(s) first, then the clause verbatim (cut to fit), its citation and a link
+    to the chat page. partial: the plain "文件没有写明…" sentence first, then the most related clause with
+    its citation. not_found: the refusal with nearby topics and example questions.
+    """
+    if answer.status not in (STATUS_FOUND, STATUS_PARTIAL) or not answer.hits:
         return not_found_text(answer, max_bytes)
     hit = answer.hits[0]
     question = answer.resolved_question or answer.question
     others = len(answer.hits) - 1
+    if answer.status == STATUS_PARTIAL:
+        lead = answer.message.strip() + "\n"
+    else:
+        lead = "".join(s.text for s in hit.answer_sentences)
+        lead = lead + "\n\n条款原文：" if lead and lead.strip() != hit.clause.text.strip() else ""
     for link in (chat_link(public_url, question), chat_link(public_url, "")):
         tail = f"\n\n出处：{short_citation(hit)}\n" + (f"另有{others}条相关条款，" if others else "")
         tail += f"完整回答：{link}"
         budget = max_bytes - content_bytes(tail)
-        if budget >= MIN_EXCERPT_BYTES:
+        if budget - content_bytes(lead) >= MIN_EXCERPT_BYTES:
             break
-    excerpt = clause_excerpt(hit, budget)
-    return excerpt + tail if excerpt else cut_verbatim(tail.strip(), max_bytes)
+    if content_bytes(lead) > budget - MIN_EXCERPT_BYTES:
+        # The lead alone does not leave room for the clause: keep the lead (cut at a sentence end).
+        return cut_verbatim(lead.strip(), budget) + tail
+    excerpt = clause_excerpt(hit, budget - content_bytes(lead))
+    return lead + excerpt + tail if excerpt else cut_verbatim((lead + tail).strip(), max_bytes)
 
 
 def clause_excerpt(hit: Hit, max_bytes: int) -> str:

@@ -7,7 +7,14 @@ import uuid
 import pytest
 
 from rag.engine import Engine
-from rag.models import STATUS_FOUND, STATUS_NOT_FOUND
+from rag.models import (
+    REWRITE_TYPO,
+    ROLE_ANSWER,
+    ROLE_RELATED,
+    STATUS_FOUND,
+    STATUS_NOT_FOUND,
+    STATUS_PARTIAL,
+)
 
 
 def _session() -> str:
@@ -124,11 +131,72 @@ def test_missing_clause_reference_is_refused(engine: Engine) -> None:
     assert answer.status == STATUS_NOT_FOUND and "没有找到" in answer.message
 
 
-@pytest.mark.parametrize("question", ["公积金贷款额度怎么算", "托育补贴每月多少钱", "上海落户积分怎么算"])
+@pytest.mark.parametrize("question", ["公积金贷款额度怎么算", "上海落户积分怎么算", "小孩办护照要什么材料"])
 def test_unanswerable_questions_are_refused(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     assert answer.status == STATUS_NOT_FOUND
     assert answer.message and not answer.hits
+    assert answer.suggestions and all(s.endswith("？") for s in answer.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic", "detail", "label"),
+    [
+        ("托育补贴每月多少钱", "托育补贴", "fee", "收费或金额"),
+        ("托育补贴怎么申请", "托育补贴", "procedure", "办理流程或所需材料"),
+        ("打HPV疫苗要带什么证件", "HPV疫苗", "procedure", "办理流程或所需材料"),
+        ("长宁区儿童之家几点开门", "儿童之家", "hours", "开放时间"),
+        ("渝中区那10所儿童友好医院具体是哪10所", "儿童友好医院", "list", "具体名单"),
+    ],
+)
+def test_a_detail_the_documents_do_not_state_is_a_partial_answer(
+    engine: Engine, question: str, topic: str, detail: str, label: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == STATUS_PARTIAL
+    assert answer.message.startswith("收录的政策文件没有写明") and topic in answer.message and label in answer.message
+    assert answer.detail is not None and answer.detail.type == detail
+    assert answer.hits and all(h.role == ROLE_RELATED and not h.answer_sentences for h in answer.hits)
+    # Nothing is invented: every digit the message shows comes from the question itself.
+    assert all(ch in question for ch in answer.message if ch.isdigit())
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_id", "number", "in_sentence"),
+    [
+        ("长宁困境儿童文化福利补贴每人多少钱", "changning-plan", "(47)", "300元"),
+        ("小孩打疫苗要钱吗", "yuzhong-plan", "(24)", "免费接种HPV疫苗"),
+        ("广西残疾儿童康复救助标准每月多少钱", "guangxi-plan", None, "2200元"),
+    ],
+)
+def test_a_stated_detail_is_found_and_its_sentence_leads(
+    engine: Engine, question: str, doc_id: str, number: str | None, in_sentence: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == STATUS_FOUND
+    top = answer.hits[0]
+    assert top.clause.doc_id == doc_id and (number is None or top.clause.number == number)
+    assert top.role == ROLE_ANSWER and any(in_sentence in s.text for s in top.answer_sentences)
+    for span in top.answer_sentences:
+        assert top.clause.text[span.start : span.end] == span.text
+
+
+def test_every_found_hit_carries_its_answering_sentence_verbatim(engine: Engine) -> None:
+    for question in ("渝中区托育服务有什么政策", "孩子近视了怎么办", "大渡口区家庭教育指导服务有哪些措施"):
+        answer = engine.ask(question)
+        assert answer.status == STATUS_FOUND
+        assert answer.hits[0].answer_sentences, question
+        for hit in answer.hits:
+            for span in hit.answer_sentences:
+                assert hit.clause.text[span.start : span.end] == span.text
+
+
+def test_a_typo_is_corrected_and_said(engine: Engine) -> None:
+    answer = engine.ask("儿同近是怎么防控")
+    assert REWRITE_TYPO in answer.rewrites
+    assert {(c.wrong, c.right) for c in answer.corrections} >= {("儿同", "儿童"), ("近是", "近视")}
+    assert "近视" in answer.resolved_question and answer.status == STATUS_FOUND
+    assert engine.ask("儿童近视怎么防控").rewrites == ()
 
 
 def test_follow_up_swaps_place_and_next_clause(engine: Engine) -> None:

@@ -11,7 +11,6 @@ from index.build import harvest_terms
 from rag.conversation import ConversationStore, MemoryStore, Turn
 from rag.followup import NEXT, resolve_follow_up
 from rag.fuse import RRF_K, reciprocal_rank_fusion, weighted_score_fusion
-from rag.highlight import split_sentences
 from rag.lookup import parse_reference, resolve_reference
 from rag.normalize import expand_synonyms, normalize_question
 from rag.numbers import NumberKey, heading_number, parse_number
@@ -209,9 +208,11 @@ def test_conversation_store_round_trip_and_expiry() -> None:
     assert expired.last_turn("s1") is None
 
 
-def test_split_sentences_keeps_text_verbatim() -> None:
+def test_sentence_spans_keep_text_verbatim() -> None:
+    from rag.sentences import sentence_spans
+
     text = "建立儿童参与机制。组织儿童常态化参与公共事务；到2026年建成1个基地。"
-    sentences = split_sentences(text)
+    sentences = [text[start:end] for start, end in sentence_spans(text)]
     assert sentences == ["建立儿童参与机制。", "组织儿童常态化参与公共事务；", "到2026年建成1个基地。"]
     assert "".join(sentences) == text
 

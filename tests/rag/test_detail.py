@@ -1,0 +1,116 @@
+"""The detail a question asks for (rag/detail.py), recognised on real questions, and whether clauses of
+the bundled documents state one."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.labels import load_questions
+from rag.detail import BY_NAME, DETAIL_TYPES, asked_detail, names_a_place, states_detail
+from rag.normalize import normalize_question
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("青少年活动中心的课一学期多少钱", "fee"),
+        ("长宁困境儿童文化福利补贴每人多少钱", "fee"),
+        ("渝中的临时托怎么收费", "fee"),
+        ("小孩打疫苗要钱吗", "free"),
+        ("大渡口娃娃体检要钱不", "free"),
+        ("长宁区儿童之家几点开门", "hours"),
+        ("学校操场周末开不开", "hours"),
+        ("育儿假有几天", "duration"),
+        ("渝中区什么时候建成儿童友好城市", "date"),
+        ("儿童心理热线电话是多少", "contact"),
+        ("打HPV疫苗要带什么证件", "procedure"),
+        ("托育补贴怎么申请", "procedure"),
+        ("阿拉小囡去宝宝屋，要哪能预约", "procedure"),
+        ("渝中区那10所儿童友好医院具体是哪10所", "list"),
+        ("母婴室在哪里", "place"),
+        ("解放碑商圈的母婴室在几楼", "place"),
+        ("宫颈癌疫苗几岁能打", "eligibility"),
+        ("外地户口的孩子能在长宁上学吗", "eligibility"),
+        ("托育补贴归哪个部门管", "agency"),
+        ("长宁宝宝屋街镇覆盖率要达到多少", "number"),
+    ],
+)
+def test_the_asked_detail_is_recognised(question: str, expected: str) -> None:
+    detail = asked_detail(normalize_question(question))
+    assert detail is not None and detail.name == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "孩子在学校被欺负了怎么办",  # 怎么办 asks for help, not for a procedure
+        "孩子情绪不对劲想找人聊聊，有专门的电话吗",  # whether a hotline exists, not its number
+        "长宁区有没有托育的地方",  # whether there is childcare, not an address
+        "渝中区托育服务有什么政策",
+        "广西如何推进城市公共空间适儿化改造",
+        "有哪些措施",
+    ],
+)
+def test_questions_about_a_topic_ask_for_no_detail(question: str) -> None:
+    assert asked_detail(normalize_question(question)) is None
+
+
+# What a labelled detail question asks for, in the eval set's words, and the types that may recognise it.
+LABEL_TO_TYPES = {
+    "fee": {"fee", "free"},
+    "amount": {"number", "duration", "fee"},
+    "time": {"hours", "date", "duration"},
+    "place": {"place", "list"},
+    "procedure": {"procedure"},
+    "contact": {"contact"},
+    "list": {"list"},
+    "eligibility": {"eligibility"},
+}
+
+
+def test_detail_questions_of_the_eval_set_are_recognised() -> None:
+    """Every question of the eval set that asks for an unstated detail, by its labelled detail type."""
+    questions = [q for q in load_questions() if q.expected_status == "partial" and q.detail in LABEL_TO_TYPES]
+    assert len(questions) >= 80
+    recognised = [
+        q
+        for q in questions
+        if (found := asked_detail(normalize_question(q.question))) is not None
+        and found.name in LABEL_TO_TYPES[q.detail or ""]
+    ]
+    assert len(recognised) / len(questions) >= 0.9, [q.question for q in questions if q not in recognised]
+
+
+@pytest.mark.parametrize(
+    ("detail", "with_detail", "without_detail"),
+    [
+        ("fee", "困境儿童文化福利补贴每人300元。", "全面推进社区托育“宝宝屋”建设，实现街镇覆盖率不低于85%。"),
+        ("free", "为在校初中适龄女学生免费接种HPV疫苗。", "开展适龄女童及家长宫颈癌防治知识健康教育。"),
+        ("hours", "公办中小学校体育场地均向社会周开放时长不低于16小时。", "推进学校体育场地向社会开放。"),
+        ("duration", "夫妻双方在子女六周岁前每年享受五至十天育儿假。", "落实育儿假制度。"),
+        ("date", "到2026年，建成10所儿童友好医院。", "推进儿童友好医院建设。"),
+        ("contact", "运用12348公共法律服务热线为青少年提供法律服务。", "开通儿童心理服务热线。"),
+        ("procedure", "家长可携带户口簿和出生证明到街道窗口申请。", "完善托育服务申请办理流程建设。"),
+        ("list", "推进中山公园、虹桥公园等一批融有儿童元素的公园建设。", "推进儿童友好公园建设。"),
+        ("eligibility", "开展0-6岁儿童孤独症筛查。", "开展孤独症筛查。"),
+        ("agency", "（责任单位：区卫健委）", "加强儿童健康管理。"),
+        ("number", "建成10所儿童友好医院。", "建成一批儿童友好医院。"),
+    ],
+)
+def test_a_clause_with_and_without_the_asked_detail(detail: str, with_detail: str, without_detail: str) -> None:
+    assert states_detail(BY_NAME[detail], with_detail)
+    assert not states_detail(BY_NAME[detail], without_detail)
+
+
+def test_a_named_place_is_told_from_a_kind_of_place() -> None:
+    assert names_a_place("开展江苏街道社区卫生服务中心海派儿科推拿特色专科建设")
+    assert names_a_place("完善苏河沿岸桥下空间、华政步道、外环绿道")
+    assert names_a_place("地址：长宁路1000号")
+    assert not names_a_place("推进儿童友好公园建设")
+    assert not names_a_place("依托儿童医院、骨科医院、妇幼保健院等建成10所儿童友好医院")
+
+
+def test_every_type_has_a_message_phrase() -> None:
+    from rag.messages import _DETAIL_PHRASES
+
+    assert {t.name for t in DETAIL_TYPES} == set(_DETAIL_PHRASES)
