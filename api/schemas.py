@@ -75,6 +75,7 @@ class HitResponse(BaseModel):
     role: Literal["answer", "related"] = Field(
         "answer", description="answer：条款回答了问题；related：相关条款（未写明所问细节）"
     )
+    label: str = Field("", description="文件自身的编号方式，如“（二）第4项”“专栏一第34行”")
 
 
 class AskResponse(BaseModel):
