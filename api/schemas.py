@@ -93,6 +93,7 @@ class AskResponse(BaseModel):
     corrections: list[CorrectionResponse] = Field(default_factory=list)
     rewrites: list[Literal["follow_up", "place", "typo"]] = Field(default_factory=list)
     session_id: str
+    query_id: str | None = Field(None, description="本次提问的日志编号，用于反馈（未开启查询日志时为空）")
 
 
 class SearchResponse(BaseModel):
