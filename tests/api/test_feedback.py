@@ -118,7 +118,8 @@ def test_a_version_1_log_gains_query_ids_in_place(tmp_path: Path) -> None:
         "CREATE TABLE queries (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, channel TEXT NOT NULL,"
         " question TEXT NOT NULL, status TEXT NOT NULL, top_clause_id TEXT, latency_ms REAL NOT NULL,"
         " session_hash TEXT);"
-        "INSERT INTO queries VALUES (1, '2024-01-01T00:00:00.000+00:00', 'web', '旧问题', 'found', NULL, 1.0, NULL);"
+        "INSERT INTO queries VALUES"
+        " (1, '2024-01-01T00:00:00.000+00:00', 'web', '旧问题', 'found', NULL, 1.0, NULL);"
     )
     connection.commit()
     connection.close()
