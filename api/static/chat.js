@@ -418,7 +418,15 @@
   // An embedding site may name the chat (embed.js passes ?title=).
   const params = new URLSearchParams(location.search);
   const embeddedTitle = params.get('title');
-  if (params.get('embed') === '1') document.body.classList.add('is-embedded');
+  if (params.get('embed') === '1' && window.parent !== window) {
+    document.body.classList.add('is-embedded');
+    // Escape in the embedded chat closes the widget (embed.js listens); capture phase, so an open
+    // original-text view closes first and only a second Escape closes the widget.
+    document.addEventListener('keydown', function (event) {
+      if (event.key !== 'Escape' || document.documentElement.classList.contains('viewer-open')) return;
+      window.parent.postMessage('policyqa:close', '*');
+    }, true);
+  }
   if (embeddedTitle) {
     document.getElementById('app-title-text').textContent = embeddedTitle.slice(0, 20);
     document.title = embeddedTitle.slice(0, 20);

@@ -169,6 +169,13 @@
     if (event.key === 'Escape') shut();
   });
   if (phone && phone.addEventListener) phone.addEventListener('change', layout);
+  // Escape pressed inside the chat (another origin: its key events never reach this page).
+  window.addEventListener('message', function (event) {
+    if (event.origin === origin && event.data === 'policyqa:close' && frame && event.source === frame.contentWindow &&
+        button.getAttribute('aria-expanded') === 'true') {
+      shut();
+    }
+  });
 
   function mount() {
     document.body.appendChild(button);
