@@ -93,13 +93,16 @@
     return el('div', { className: 'msg msg-user' }, el('div', { className: 'bubble' }, el('p', { text: text })));
   }
 
-  /** The sentences that answer, verbatim (their text is a slice of the clause text). */
+  /** The sentences that answer, verbatim (their text is a slice of the clause text); none when they
+   *  are the whole clause (the clause below says it all, shown twice it would only be longer). */
   function answerSentences(hit) {
     const text = String(hit.text || '');
-    return (Array.isArray(hit.answer_sentences) ? hit.answer_sentences : []).filter(function (span) {
+    const spans = (Array.isArray(hit.answer_sentences) ? hit.answer_sentences : []).filter(function (span) {
       return span && typeof span.text === 'string' && span.text.trim() &&
         text.slice(span.start, span.end) === span.text;
     });
+    const said = spans.map(function (span) { return span.text; }).join('').replace(/\s+/g, '');
+    return said && said === text.replace(/\s+/g, '') ? [] : spans;
   }
 
   /** The whole clause; folded to a few lines on phones when a takeaway is shown above it. */
@@ -110,11 +113,21 @@
     const toggle = el('button', {
       type: 'button', className: 'btn btn-quiet btn-unfold', text: '展开全文', 'aria-expanded': 'false',
     });
+    toggle.hidden = true;
     toggle.addEventListener('click', function () {
       const open = quote.classList.toggle('is-folded') === false;
       toggle.textContent = open ? '收起' : '展开全文';
       toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
     });
+    // Measured once in the page (and again when the type size changes): only a clause that is really
+    // cut gets the button.
+    const measure = function () {
+      if (toggle.getAttribute('aria-expanded') === 'true') return;
+      toggle.hidden = !(quote.scrollHeight > quote.clientHeight + 2);
+    };
+    requestAnimationFrame(measure);
+    window.addEventListener('resize', measure);
+    document.addEventListener('policyqa:textsize', measure);
     return el('div', { className: 'clause-block' }, [quote, toggle]);
   }
 
@@ -268,8 +281,10 @@
         P.icon(ICON_INFO), el('p', { className: 'partial-message', text: answer.message || PARTIAL_DEFAULT }),
       ]));
       if (hits.length) {
-        append(bubble, el('p', { className: 'related-intro',
-          text: '以下条款与您的问题相关，但不是对所问内容的回答，仅供参考：' }));
+        // The message usually ends "以下是相关条款：" already; say it only when it does not.
+        if (!/相关条款[：:]?$/.test(answer.message || '')) {
+          append(bubble, el('p', { className: 'related-intro', text: '以下条款与问题相关，仅供参考：' }));
+        }
         append(bubble, cardList(hits, true));
       }
     } else {

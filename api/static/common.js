@@ -559,6 +559,7 @@
         /* not remembered, still applied */
       }
       sync();
+      document.dispatchEvent(new Event('policyqa:textsize'));
       announce(on ? '已切换为大字' : '已切换为标准字号');
     });
     sync();
