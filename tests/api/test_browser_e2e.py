@@ -14,7 +14,6 @@ to tests/artifacts/screenshots/ (committed).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import itertools
 import json
@@ -43,8 +42,6 @@ from tests.api.browser_helpers import (
 
 pytestmark = pytest.mark.browser
 
-if importlib.util.find_spec("api.main") is None:
-    pytest.skip("api.main is not there yet", allow_module_level=True)
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
@@ -90,10 +87,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     if external:
         yield Site(external.rstrip("/"), None, None, None, None)
         return
-    try:
-        built_index = request.getfixturevalue("built_index")
-    except pytest.FixtureLookupError:
-        pytest.skip("the session fixture `built_index` is not available")
+    built_index: Path = request.getfixturevalue("built_index")
     root = tmp_path_factory.mktemp("e2e")
     allowed_dir, other_dir = root / "allowed", root / "other"
     allowed_dir.mkdir()
@@ -101,7 +95,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     log_path = root / "queries.sqlite"
     with static_site(allowed_dir) as demo_url, static_site(other_dir) as other_url:
         env = {
-            "POLICYQA_INDEX": str(Path(getattr(built_index, "path", built_index))),
+            "POLICYQA_INDEX": str(built_index),
             "POLICYQA_QUERY_LOG": str(log_path),
             "POLICYQA_ADMIN_KEY": ADMIN_KEY,
             "POLICYQA_CORS_ORIGINS": json.dumps([demo_url]),

@@ -17,7 +17,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +35,7 @@ from policyqa.config import Settings
 from rag.citation import format_citation
 from rag.engine import Engine
 from rag.models import Answer, Hit
+from tests.conftest import CORPUS_DIR
 
 TOKEN = "PolicyQAtoken2024"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")  # 43 characters, like WeChat's
@@ -45,7 +45,6 @@ OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 OTHER_OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfXXX"
 PUBLIC_URL = "https://policy.example.gov.cn"
 MENU_QUESTION = "渝中区托育服务有什么目标？"
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 YUZHONG = DocumentMeta(
     id="yuzhong-plan",
     title="重庆市渝中区儿童友好城市建设三年行动计划",
@@ -61,7 +60,7 @@ CHANGNING = DocumentMeta(
 
 
 def corpus_hit(doc: DocumentMeta, first: int, last: int, path: tuple[str, ...], insert: str = "") -> Hit:
-    lines = (CORPUS / f"{doc.id}.txt").read_text(encoding="utf-8").splitlines()[first - 1 : last]
+    lines = (CORPUS_DIR / f"{doc.id}.txt").read_text(encoding="utf-8").splitlines()[first - 1 : last]
     text = "\n".join(line.strip() for line in lines if line.strip())
     if insert:  # e.g. a CDATA terminator, to prove escaping
         text = text.replace("。", "。" + insert, 1)

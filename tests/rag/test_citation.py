@@ -7,10 +7,8 @@ from collections import Counter
 
 import pytest
 
-from corpus.load import load_corpus
 from corpus.models import KIND_INDICATOR, KIND_PROJECT, Clause, Document, DocumentMeta
 from rag.citation import clause_label, format_citation
-from tests.conftest import ROOT
 
 YUZHONG = DocumentMeta(
     id="yz",
@@ -24,8 +22,8 @@ HALF_WIDTH_BRACKETS = re.compile(r"[()\[\]]")
 
 
 @pytest.fixture(scope="module")
-def documents() -> list[Document]:
-    return load_corpus(ROOT / "corpus" / "data")
+def documents(corpus_documents: tuple[Document, ...]) -> list[Document]:
+    return list(corpus_documents)
 
 
 def _clause(
