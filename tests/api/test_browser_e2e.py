@@ -800,7 +800,6 @@ def test_staff_search_copy_reference_lookup_and_outline(page: Any) -> None:
     check(page, "staff-04-original-text-phone-light")
 
 
-@pytest.mark.xfail(reason="发文字号 + number lookup (issue 17 item 10): another branch", strict=False)
 def test_staff_reference_by_doc_number_puts_that_clause_first(page: Any) -> None:
     page.goto("/staff")
     page.fill("#query", "渝中府办〔2024〕7号第(17)条")
