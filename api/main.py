@@ -19,7 +19,7 @@ from api.limits import RequestLimitsMiddleware
 from api.querylog import open_query_log
 from api.ratelimit import RateLimitMiddleware
 from api.redis_state import RedisRateLimitStore, RedisReplyStore
-from api.routes import admin, admin_docs, ask, documents, health, pages
+from api.routes import admin, admin_docs, ask, documents, feedback, gaps, health, pages
 from api.routes.pages import STATIC_DIR
 from api.wechat.privacy import RedactWeChatQuery
 from policyqa.config import Settings, get_settings
@@ -143,6 +143,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(documents.router)
     app.include_router(admin.router)
     app.include_router(admin_docs.router)
+    app.include_router(feedback.router)
+    app.include_router(gaps.router)
     app.include_router(pages.router)
     try:
         from api.routes import wechat

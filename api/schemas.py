@@ -75,6 +75,7 @@ class HitResponse(BaseModel):
     role: Literal["answer", "related"] = Field(
         "answer", description="answer：条款回答了问题；related：相关条款（未写明所问细节）"
     )
+    label: str = Field("", description="文件自身的编号方式，如“（二）第4项”“专栏一第34行”")
 
 
 class AskResponse(BaseModel):
@@ -92,6 +93,7 @@ class AskResponse(BaseModel):
     corrections: list[CorrectionResponse] = Field(default_factory=list)
     rewrites: list[Literal["follow_up", "place", "typo"]] = Field(default_factory=list)
     session_id: str
+    query_id: str | None = Field(None, description="本次提问的日志编号，用于反馈（未开启查询日志时为空）")
 
 
 class SearchResponse(BaseModel):

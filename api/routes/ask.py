@@ -26,7 +26,12 @@ def _channel(request: Request) -> str:
 
 
 def _ask_and_log(
-    engine: Engine, question: str, session_id: str, query_log: QueryLog | None, channel: str
+    engine: Engine,
+    question: str,
+    session_id: str,
+    query_log: QueryLog | None,
+    channel: str,
+    query_id: str | None = None,
 ) -> Answer:
     """Answer in the worker thread, and commit the log row before the answer can be sent."""
     started = time.perf_counter()
@@ -36,7 +41,7 @@ def _ask_and_log(
     finally:  # an engine error is logged too (as "error"), then raised
         if query_log is not None:
             latency = (time.perf_counter() - started) * 1000
-            query_log.record_answer(channel, question, answer, latency, session_id)
+            query_log.record_answer(channel, question, answer, latency, session_id, query_id)
     return answer
 
 
@@ -47,10 +52,13 @@ async def ask(
     """Answer a question with verbatim clauses and their provenance (or a plain refusal)."""
     question = clean_question(body.question, settings.max_question_chars)
     session_id = body.session_id or uuid.uuid4().hex
+    query_log = get_query_log(request)
+    # The log row's public id, for 👍/👎 (POST /api/v1/feedback); none when nothing is logged.
+    query_id = uuid.uuid4().hex if query_log is not None else None
     answer = await run_in_threadpool(
-        _ask_and_log, engine, question, session_id, get_query_log(request), _channel(request)
+        _ask_and_log, engine, question, session_id, query_log, _channel(request), query_id
     )
-    return {**answer.to_dict(), "session_id": session_id}
+    return {**answer.to_dict(), "session_id": session_id, "query_id": query_id}
 
 
 @router.post("/search", response_model=SearchResponse)

@@ -215,27 +215,3 @@ def test_sentence_spans_keep_text_verbatim() -> None:
     sentences = [text[start:end] for start, end in sentence_spans(text)]
     assert sentences == ["建立儿童参与机制。", "组织儿童常态化参与公共事务；", "到2026年建成1个基地。"]
     assert "".join(sentences) == text
-
-
-def test_citation_format() -> None:
-    from corpus.models import Clause
-    from rag.citation import format_citation
-
-    clause = Clause(
-        "c",
-        "yz",
-        "(17)",
-        ("四、具体举措", "(三)推进公共服务友好", "7.提升儿童教育卫生福利保障水平。"),
-        "t",
-        (1, 1),
-    )
-    doc = DocumentMeta(
-        id="yz",
-        title="重庆市渝中区儿童友好城市建设三年行动计划(2024-2026年)",
-        doc_number="渝中府办〔2024〕7号",
-    )
-    assert format_citation(clause, doc) == (
-        "《重庆市渝中区儿童友好城市建设三年行动计划(2024-2026年)》(渝中府办〔2024〕7号) 四、 (三) 7. (17)"
-    )
-    interpretation = DocumentMeta(id="i", title="《某行动计划》政策解读")
-    assert format_citation(clause, interpretation).startswith("《某行动计划》政策解读 ")
