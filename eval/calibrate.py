@@ -7,9 +7,9 @@ thresholds. The test split is never looked at here.
   assessment of its clauses), then every threshold setting decides all drafts, which costs nothing. The
   score of a setting is the share of dev questions given the status they expect (a detail question
   held back as partial or not_found counts as right; an unanswerable one answered partial, half), minus
-  a heavy penalty for every answerable question beyond `MAX_WRONGLY_NOT_FOUND` that is not found; ties go
-  to the setting that keeps hit@1, then to the earlier (more permissive) grid value. Thresholds are swept
-  one at a time, twice round, from the defaults.
+  a heavy penalty for falling outside the targets with a margin (`MAX_WRONGLY_NOT_FOUND`,
+  `MIN_HELD_BACK`); ties go to the setting that keeps hit@1, then to the earlier (more permissive) grid
+  value. The refusal thresholds are swept together, then the detail threshold, twice round.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from rag.answer import AnswerPolicy, Draft
 from rag.engine import RETRIEVER_BM25, RETRIEVER_VECTOR, Engine
 from rag.fuse import save_calibration
 from rag.models import MODE_HYBRID, STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer
-from rag.retrieve import FusionConfig
+from rag.retrieve import rerank
 
 # (bm25 weight, vector weight); (1, 0) and (0, 1) are the single retrievers.
 WEIGHT_GRID: tuple[tuple[float, float], ...] = (
@@ -45,12 +46,21 @@ WEIGHT_GRID: tuple[tuple[float, float], ...] = (
 # Each threshold's candidates, most permissive first; values above 1 switch a rule off.
 POLICY_GRID: dict[str, tuple[float, ...]] = {
     "min_coverage": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
+    "min_coverage_alone": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
     "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
     "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
-    "max_unknown_share": (2.0, 0.6, 0.5, 0.4, 0.35, 0.3, 0.25, 0.2),
+}
+# Re-ranking weights (rag/retrieve.py FusionConfig): topic coverage and similarity beside the fused score.
+RERANK_GRID: dict[str, tuple[float, ...]] = {
+    "coverage_weight": (0.0, 0.1, 0.2, 0.3, 0.5),
+    "similarity_weight": (0.0, 1.0, 2.0, 4.0, 8.0),
 }
 SWEEP_ROUNDS = 2
-MAX_WRONGLY_NOT_FOUND = 0.03  # the product target: at most 3% of answerable questions not answered
+# The product targets are at most 3% of answerable questions not answered `found`, and at least 80% of the
+# unstated details held back. On about 190 answerable dev questions one question is half a point, so
+# calibration aims inside the targets with a margin: settings beyond these bounds are penalised.
+MAX_WRONGLY_NOT_FOUND = 0.015
+MIN_HELD_BACK = 0.85
 PENALTY = 10.0
 CALIBRATION_SPLIT = "dev"
 
@@ -78,8 +88,53 @@ def calibrate_fusion(
     return dict(best["weights"]), trials
 
 
+def calibrate_rerank(
+    engine: Engine, questions: Sequence[EvalQuestion], progress: bool = False
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Return the re-ranking weights with the best hit@1 (then MRR@10) on the dev split's answerable
+    questions, and every candidate's score. The fused candidates of each question are drafted once with
+    re-ranking off, then re-ordered offline for every setting."""
+    plain = engine.with_settings(fusion=replace(engine.fusion, coverage_weight=0.0, similarity_weight=0.0))
+    dev = [q for q in questions if q.split == CALIBRATION_SPLIT and q.answerable]
+    depth = plain.fusion.rerank_depth
+    cases = []
+    for item in draft_questions(plain, dev, progress, top_k=depth):
+        if not isinstance(item.draft, Draft) or not item.draft.candidates:
+            continue
+        head = list(item.draft.candidates[:depth])
+        coverages, similarities = plain.rerank_features(item.draft.query, head)
+        gold = [any(is_gold_hit(plain.clauses[c.position], g) for g in item.question.gold) for c in head]
+        cases.append((head, coverages, similarities, gold))
+    vectors_live = RETRIEVER_VECTOR in engine.retrievers
+    trials: list[dict[str, Any]] = []
+    for coverage_weight, similarity_weight in product(*RERANK_GRID.values()):
+        if similarity_weight and not vectors_live:
+            continue
+        config = replace(plain.fusion, coverage_weight=coverage_weight, similarity_weight=similarity_weight)
+        top1 = reciprocal = 0.0
+        for head, coverages, similarities, gold in cases:
+            order = rerank(head, coverages, similarities, config)
+            ranks = [i for i, c in enumerate(order) if gold[head.index(c)]]
+            top1 += bool(ranks) and ranks[0] == 0
+            reciprocal += 1 / (ranks[0] + 1) if ranks else 0.0
+        count = max(len(cases), 1)
+        trials.append(
+            {
+                "coverage_weight": coverage_weight,
+                "similarity_weight": similarity_weight,
+                "hit_at_1": top1 / count,
+                "mrr": reciprocal / count,
+            }
+        )
+    best = max(
+        trials, key=lambda t: (t["hit_at_1"], t["mrr"], -t["coverage_weight"], -t["similarity_weight"])
+    )
+    chosen = {name: best[name] for name in RERANK_GRID}
+    return chosen, trials
+
+
 def draft_questions(
-    engine: Engine, questions: Iterable[EvalQuestion], progress: bool = False
+    engine: Engine, questions: Iterable[EvalQuestion], progress: bool = False, top_k: int | None = None
 ) -> list[DraftedQuestion]:
     """Draft each question once (its earlier turns asked first, in a fresh conversation)."""
     drafted = []
@@ -88,7 +143,7 @@ def draft_questions(
         for turn in question.context:
             engine.ask(turn, session_id=session)
         previous = engine.conversations.last_turn(session) if session else None
-        drafted.append(DraftedQuestion(question, engine.draft(question.question, previous)))
+        drafted.append(DraftedQuestion(question, engine.draft(question.question, previous, top_k)))
     return drafted
 
 
@@ -108,10 +163,13 @@ def score_policy(
 ) -> dict[str, float]:
     """Decide every draft under `policy`; return the objective and the figures behind it."""
     total = 0.0
-    answerable = not_found = top_hits = 0
+    answerable = not_found = top_hits = details = held = 0
     for item in drafted:
         answer = item.draft if isinstance(item.draft, Answer) else engine.finish(item.draft, policy)
         total += status_score(item.question, answer.status)
+        if item.question.expected_status == STATUS_PARTIAL:
+            details += 1
+            held += answer.status != STATUS_FOUND
         if item.question.answerable:
             answerable += 1
             if answer.status != STATUS_FOUND:
@@ -119,11 +177,13 @@ def score_policy(
             elif answer.hits and any(is_gold_hit(answer.hits[0].clause, g) for g in item.question.gold):
                 top_hits += 1
     share = not_found / answerable if answerable else 0.0
-    excess = max(0.0, share - MAX_WRONGLY_NOT_FOUND)
+    held_back = held / details if details else 1.0
+    shortfall = max(0.0, share - MAX_WRONGLY_NOT_FOUND) + max(0.0, MIN_HELD_BACK - held_back)
     return {
-        "objective": total / max(len(drafted), 1) - PENALTY * excess,
+        "objective": total / max(len(drafted), 1) - PENALTY * shortfall,
         "status_accuracy": total / max(len(drafted), 1),
         "wrongly_not_found": share,
+        "held_back": held_back,
         "hit_at_1": top_hits / answerable if answerable else 0.0,
     }
 
@@ -140,21 +200,27 @@ def calibrate_policy(
     policy = engine.policy
     vectors_live = RETRIEVER_VECTOR in engine.retrievers
     trials: list[dict[str, Any]] = []
+    # Refusal has two signals that stand in for each other (word coverage, closeness in meaning): they
+    # are swept together; the other thresholds one at a time.
+    refusal = ("min_coverage", "min_similarity") if vectors_live else ("min_coverage_alone",)
+    steps: list[tuple[str, ...]] = [refusal, ("min_detail_coverage",)]
     best_score = score_policy(engine, drafted, policy)
     for _ in range(SWEEP_ROUNDS):
-        for name, values in POLICY_GRID.items():
-            if name == "min_similarity" and not vectors_live:
-                continue
+        for names in steps:
             scored = []
-            for value in values:
-                candidate = policy.with_thresholds({name: value})
+            for values in product(*(POLICY_GRID[name] for name in names)):
+                setting = dict(zip(names, values, strict=True))
+                candidate = policy.with_thresholds(setting)
                 figures = score_policy(engine, drafted, candidate)
-                trials.append({"threshold": name, "value": value, **figures})
-                scored.append((figures["objective"], figures["hit_at_1"], -values.index(value), candidate))
+                trials.append({**setting, **figures})
+                order = -sum(POLICY_GRID[n].index(v) for n, v in setting.items())
+                scored.append((figures["objective"], figures["hit_at_1"], order, candidate))
                 if report:
+                    shown = " ".join(f"{n}={v:<5}" for n, v in setting.items())
                     report(
-                        f"  {name}={value:<5} objective {figures['objective']:.3f}  status accuracy "
-                        f"{figures['status_accuracy']:.3f}  wrongly not found {figures['wrongly_not_found']:.3f}"
+                        f"  {shown} objective {figures['objective']:.3f}  status accuracy "
+                        f"{figures['status_accuracy']:.3f}  wrongly not found "
+                        f"{figures['wrongly_not_found']:.3f}"
                         f"  hit@1 {figures['hit_at_1']:.3f}"
                     )
             objective, hit_at_1, _, chosen = max(scored, key=lambda s: (s[0], s[1], s[2]))
@@ -184,7 +250,17 @@ def calibrate_index(
         weights, fusion_trials = calibrate_fusion(engine, questions, progress)
         if report:
             report(f"fusion weights chosen on the {CALIBRATION_SPLIT} split: {weights}")
-        engine = engine.with_settings(fusion=FusionConfig(engine.fusion.strategy, tuple(weights.items())))
+        engine = engine.with_settings(fusion=replace(engine.fusion, weights=tuple(weights.items())))
+    rerank_weights, rerank_trials = calibrate_rerank(engine, questions, progress)
+    engine = engine.with_settings(
+        fusion=replace(
+            engine.fusion,
+            coverage_weight=rerank_weights["coverage_weight"],
+            similarity_weight=rerank_weights["similarity_weight"],
+        )
+    )
+    if report:
+        report(f"re-ranking weights chosen on the {CALIBRATION_SPLIT} split: {rerank_weights}")
     if report:
         report(f"answer thresholds, swept on the {CALIBRATION_SPLIT} split:")
     policy, policy_trials = calibrate_policy(engine, questions, progress, report)
@@ -193,9 +269,10 @@ def calibrate_index(
         "corpus_checksum": engine.index.manifest.get("corpus_checksum", ""),
         "chosen_on": f"eval/questions.jsonl, {CALIBRATION_SPLIT} split",
         "fusion_trials": fusion_trials,
+        "rerank_trials": rerank_trials,
         "policy_trials": policy_trials,
     }
-    save_calibration(index_dir, weights, policy.thresholds(), record)
+    save_calibration(index_dir, weights, policy.thresholds(), record, rerank_weights)
     if report:
         report(f"answer thresholds chosen: {policy.thresholds()}")
-    return {**record, "weights": weights, "policy": policy.thresholds()}
+    return {**record, "weights": weights, "rerank": rerank_weights, "policy": policy.thresholds()}

@@ -40,6 +40,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     questions = load_questions(args.set)
     if args.split != "all":
         questions = [q for q in questions if q.split == args.split]
+    if args.ablation:
+        from eval.ablation import format_ablation, run_ablation
+
+        sys.stdout.write(format_ablation(run_ablation(engine, questions, progress=not args.json)) + "\n")
+        return 0
     modes = ALL_MODES if args.mode == "all" else (args.mode,)
     skipped = [m for m in modes if m == "vector" and "vector" not in engine.retrievers]
     runs = run_eval(engine, questions, modes, progress=not args.json)
@@ -169,4 +174,9 @@ def register(sub: Any) -> None:
     p.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR))
     p.add_argument("--show-failures", type=int, default=15, help="failures listed per reason")
     p.add_argument("--check-floor", action="store_true", help="exit 1 when a check of eval/floor.json fails")
+    p.add_argument(
+        "--ablation",
+        action="store_true",
+        help="hybrid runs with one part taken out at a time (model, re-ranking, answer step, typos)",
+    )
     p.set_defaults(func=cmd_eval)

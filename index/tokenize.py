@@ -165,9 +165,10 @@ class ChineseTokenizer:
         """The word frequencies of this tokenizer's jieba dictionary (jieba's base words plus ours)."""
         return self._jieba.FREQ
 
-    def words(self, text: str) -> list[str]:
-        """Return the words of `text` as jieba cuts them (no sub-words, no character n-grams), in order."""
-        return self._terms(text, ngrams=False, subwords=False)
+    def words(self, text: str, *, subwords: bool = False) -> list[str]:
+        """Return the words of `text` as jieba cuts them, in order, without character n-grams; with
+        `subwords`, also the dictionary words inside longer ones (as the index has them)."""
+        return self._terms(text, ngrams=False, subwords=subwords)
 
     def _terms(self, text: str, *, ngrams: bool, subwords: bool = True) -> list[str]:
         text = normalize_text(text)

@@ -79,7 +79,12 @@ class CoverageScorer:
         return tuple(dict.fromkeys(kept))
 
     def weight(self, word: str) -> float:
-        """The idf weight of a topic word."""
+        """The idf weight of a topic word; a colloquial word no clause contains weighs as much as the
+        document term the thesaurus gives for it (小孩 as 儿童), an unknown word as the rarest term."""
+        if self.stats.frequency(word) == 0:
+            known = [self.stats.idf(t) for t in expansions(word) if self.stats.frequency(t) > 0]
+            if known:
+                return max(known)
         return self.stats.idf(word)
 
     def coverage(self, words: Iterable[str], tokens: Collection[str]) -> float:
@@ -95,15 +100,6 @@ class CoverageScorer:
             if covers(tokens, word):
                 covered += weight
         return covered / total if total else 1.0
-
-    def unknown_share(self, words: Iterable[str]) -> tuple[float, tuple[str, ...]]:
-        """Return the share of the words' weight that no clause contains at all, and those words."""
-        words = tuple(words)
-        total = sum(self.weight(w) for w in words)
-        unknown = tuple(w for w in words if not self.stats.known(w))
-        if not total:
-            return 0.0, ()
-        return sum(self.weight(w) for w in unknown) / total, unknown
 
 
 def covers(tokens: Collection[str], word: str) -> bool:

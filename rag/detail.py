@@ -14,10 +14,12 @@ narrower types come first (opening hours before dates, amounts before "is it fre
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from corpus.placenames import province_names
 
 # Facilities that a place name can name (虹桥公园, 华政步道, 上海国际体操中心).
 _FACILITY = (
@@ -26,10 +28,21 @@ _FACILITY = (
 )
 _FACILITY_WORD = re.compile(rf"(?:{_FACILITY})$")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|巷|弄|大道)\s*\d+\s*号|\d+\s*(?:号楼|栋|单元|室)")
+# A district, city or province names where, not which facility (渝中区儿童友好公园 is a kind of park).
+_ADMINISTRATIVE = re.compile(r"(?:省|市|区|县|自治区|自治州|镇|乡)$|^(?:全国|中国)$")
+_STREETS = ("街道", "路", "街", "大道", "巷")
+# Words that make a kind of facility, not a name, before a facility word (专科医院, 湿地公园).
+_GENERIC_KINDS = frozenset(
+    {"专科", "综合", "儿童", "妇幼", "社区", "精神", "中医", "公立", "民办", "公办", "示范", "市级", "区级"}
+    | {"基层", "乡镇", "城市", "主题", "郊野", "口袋", "街心", "湿地", "生态", "体育", "文化", "青少年"}
+)
 # Proper-noun tags of jieba's part-of-speech tagger: place, person-like, other proper name, organisation.
 _PROPER_TAGS = frozenset({"ns", "nr", "nz", "nt"})
 # Proper-noun tags jieba gives to words that are kinds of places, not names of one.
-_NOT_A_NAME = frozenset({"山城", "儿童医院", "妇幼", "社区", "街镇", "城乡", "中小", "家门口"})
+_NOT_A_NAME = frozenset(
+    {"山城", "儿童医院", "妇幼", "社区", "街镇", "城乡", "中小", "家门口"}
+    | {"高水平", "现代化", "高质量", "福利"}
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,20 @@ class DetailType:
     asked: re.Pattern[str]
     stated: Callable[[str], bool]
     not_asked: re.Pattern[str] | None = None  # wording that looks like the question but is not
+
+    def asked_term(self, question: str) -> str:
+        """Return the words of the question that ask for the detail ("" when it does not ask)."""
+        match = self.asked.search(question)
+        if match is None:
+            return ""
+        return match.groupdict().get("term") or match.group(0)
+
+    def states(self, text: str, question: str = "") -> bool:
+        """True when `text` states a detail of this kind (for a service: the service the question names)."""
+        if self.name == "service":
+            term = self.asked_term(question)
+            return bool(term) and term in text
+        return self.stated(text)
 
     def asked_in(self, question: str) -> bool:
         """True when the question asks for this kind of detail."""
@@ -78,12 +105,29 @@ def names_a_place(text: str) -> bool:
     for index, (word, flag) in enumerate(words):
         if flag not in _PROPER_TAGS or word in _NOT_A_NAME or len(word) < 2:
             continue
-        if _FACILITY_WORD.search(word) and flag != "nt":
-            return True
         following = "".join(w for w, _ in words[index + 1 : index + 4])
+        if _is_administrative(word):
+            # 江苏街道, 长宁路: a place name that names a street; otherwise a place, not a facility.
+            if following.startswith(_STREETS):
+                return True
+            continue
+        if _FACILITY_WORD.search(word) and flag != "nt":
+            if _FACILITY_WORD.sub("", word) not in _GENERIC_KINDS:
+                return True
+            continue
         if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{_FACILITY})", following):
             return True
     return False
+
+
+def _is_administrative(word: str) -> bool:
+    return bool(_ADMINISTRATIVE.search(word)) or word in _province_names()
+
+
+@lru_cache(maxsize=1)
+def _province_names() -> frozenset[str]:
+    names = province_names()
+    return frozenset(names) | frozenset(names.values())
 
 
 _MONEY = r"\d[\d.,]*\s*(?:万|千|百)?元|元\s*/"
@@ -97,8 +141,8 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         re.compile(
             r"多少钱|几块钱|几百块|几千块|多少元|收费标准|费用(是)?多少|价格|价钱|票价|门票|学费|伙食费|托育费|"
             r"(怎么|如何|咋个?|哪能)收费|收费(多少|怎么算|标准)|按(小时|天|月|次)(算|收)|(优惠|便宜|减免)(了)?多少|"
-            r"(补贴|补助|奖励|救助|报销|发|给|领|交|缴|花|收)(了)?多少|"
-            r"(一|每)(个月|月|年|学期|天|次|节课)(要)?(交)?多少|标准是多少|能(领|拿)多少"
+            r"(补贴|补助|奖励|救助|报销|发|给|领|交|缴|花|收)(了)?多少(钱|元|块)?|"
+            r"(一|每)(个月|月|年|学期|天|次|节课)(要)?(交|收)?多少(钱|元|块)?|标准是多少|能(领|拿)多少(钱|元)?"
         ),
         _pattern(_MONEY),
     ),
@@ -106,7 +150,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "free",
         "是否收费",
         re.compile(
-            r"要钱|要不要钱|收钱|收费(吗|不)|收不收费|收不收钱|免费(吗|不)|免不免费|是不是免费|是否免费|"
+            r"要钱|要不要钱|收钱|收费|收不收钱|免费(吗|不)|免不免费|是不是免费|是否免费|"
             r"花钱(吗|不)|交钱|掏钱|自费|贵不贵|贵吗|便宜|要不要交|需要交费|要交费"
         ),
         _pattern(rf"免费|收费|不收取|减免|低收费|优惠|公益性|{_MONEY}"),
@@ -130,14 +174,23 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"几天|多少天|多少日|几个月|几周|几年(?!级)|多长时间|多久|几个小时|多少小时|几小时|多少个小时"
         ),
         _pattern(
-            r"\d+\s*(?:天|日|周|个月|年|小时|分钟|学时)|[一二两三四五六七八九十]+\s*(?:天|日|周|个月|小时|分钟|学时)|"
+            r"\d+\s*个?\s*(?:天|日|周|星期|月|年|小时|钟头|分钟|学时)|"
+            r"[一二两三四五六七八九十]+\s*个?\s*(?:天|日|周|星期|月|小时|钟头|分钟|学时)|"
             r"至[^。；]{0,6}周岁"
+        ),
+    ),
+    DetailType(
+        "day",
+        "具体日期",
+        re.compile(r"哪天|哪一天|几号(?!楼)|几月几|具体日期|什么日子|开幕|开营|哪天开始|几时开始|啥辰光开始"),
+        _pattern(
+            r"\d+\s*月\s*\d+\s*[日号]|[一二三四五六七八九十]+月[一二三四五六七八九十]+日|[上中下]旬|月底|月初"
         ),
     ),
     DetailType(
         "date",
         "具体时间",
-        re.compile(r"什么时候|啥时候|啥辰光|何时|哪年|哪一年|哪天|几月|几号(?!楼)|截止|期限|到期|几时"),
+        re.compile(r"什么时候|啥时候|啥辰光|何时|哪年|哪一年|几月|截止|期限|到期|几时"),
         _pattern(
             r"\d{4}\s*年|年底|年内|年前|年末|\d+\s*月|月底|\d+\s*日|每年|每季度|每学期|每半年|每月|定期|期间|"
             r"[一二三四五六七八九十]+\s*月|前完成|之前|以前"
@@ -157,8 +210,9 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "办理流程或所需材料",
         re.compile(
             r"(怎么|怎样|咋个?|如何|哪能|怎么样才能|要怎么|去哪里?|在哪里?|到哪里?|哪里)"
-            r"(申请|办理|办(?!法|$|[呢吗啊呀？?。!！]|不)|报名|预约|领取|申领|领|登记|入托|入园|参加|加入|享受|拿到|"
+            r"(申请|办理|报名|预约|领取|申领|领|登记|入托|入园|参加|加入|享受|拿到|"
             r"迁|转学|转户口|落户|补办|挂号|举报|投诉|反映)|"
+            r"(怎么|怎样|咋个?|如何|哪能)办(?!法|$|[呢吗啊呀？?。!！]|不)|(去|在|到)?哪里?(儿)?办|"
             r"(需要|要|得)?(带|准备|提交|提供|交)?(什么|哪些|啥|些什么|啥子)(材料|证件|证明|手续|资料|东西|证)|"
             r"(要|得|需要)带(什么|啥|哪些)|手续|流程|步骤|申请条件|怎么报|哪里报名|在哪报名"
         ),
@@ -181,14 +235,20 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         names_a_place,
     ),
     DetailType(
+        "address",
+        "具体地址",
+        re.compile(r"地址|哪条路|哪条街|哪个路|什么路|门牌|几楼|几层|哪一?层|几号楼|怎么走|怎么去"),
+        lambda text: bool(_ADDRESS.search(text)),
+    ),
+    DetailType(
         "place",
         "具体地点或地址",
         re.compile(
-            r"在哪(?!些|几|一年|天|年)|在哪里|在哪儿|哪里有|哪儿有|哪里可以|哪里能|什么地方|啥地方|哪个地方|地址|"
-            r"怎么走|怎么去|位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方|几楼|几层|哪一?层|门牌"
+            r"在哪(?!些|几|一年|天|年)|在哪里|在哪儿|哪里有|哪儿有|哪里可以|哪里能|什么地方|啥地方|哪个地方|"
+            r"位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方"
         ),
         names_a_place,
-        not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(申请|办理|办|报名|预约|领取|申领|领|登记)"),
+        not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(儿)?(申请|办理|办|报名|预约|领取|申领|领|登记)"),
     ),
     DetailType(
         "eligibility",
@@ -216,6 +276,15 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         ),
     ),
     DetailType(
+        "service",
+        "服务安排",
+        re.compile(
+            r"(?:[\u4e00-\u9fff]不)?(?P<term>管饭|供餐|午餐|午饭|早餐|晚饭|伙食|饭菜|点心|午睡|午休|接送|校车|班车|"
+            r"停车位|停车场|车位|住宿|宿舍|洗澡|空调|监控|摄像头|热水|尿布台|婴儿车|推车|宠物)"
+        ),
+        lambda text: False,  # stated only where the service the question names is (DetailType.states)
+    ),
+    DetailType(
         "number",
         "具体数量",
         re.compile(
@@ -229,14 +298,14 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
 BY_NAME = {t.name: t for t in DETAIL_TYPES}
 
 
-def asked_detail(question: str) -> DetailType | None:
+def asked_detail(question: str, types: Sequence[DetailType] = DETAIL_TYPES) -> DetailType | None:
     """Return the kind of detail the question asks for (the first type whose wording matches), or None."""
-    for detail in DETAIL_TYPES:
+    for detail in types:
         if detail.asked_in(question):
             return detail
     return None
 
 
-def states_detail(detail: DetailType, text: str) -> bool:
+def states_detail(detail: DetailType, text: str, question: str = "") -> bool:
     """True when `text` states a detail of this kind (a sum in 元, a time of day, an address...)."""
-    return detail.stated(text)
+    return detail.states(text, question)

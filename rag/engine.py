@@ -21,11 +21,11 @@ from corpus.models import KIND_HEADING, KIND_INDICATOR, Clause, DocumentMeta
 from index.build import indexed_text
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
 from rag import messages
-from rag.answer import REASON_UNKNOWN_WORDS, AnswerPolicy, Assessed, Decision, Draft, decide
+from rag.answer import AnswerPolicy, Assessed, Decision, Draft, decide
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
-from rag.coverage import CoverageScorer, TermStats
-from rag.detail import DetailType, asked_detail, states_detail
+from rag.coverage import CoverageScorer, TermStats, covers
+from rag.detail import DETAIL_TYPES, DetailType, asked_detail, states_detail
 from rag.followup import resolve_follow_up
 from rag.fuse import load_calibration
 from rag.lookup import parse_reference, resolve_reference
@@ -41,13 +41,14 @@ from rag.models import (
     STATUS_NOT_FOUND,
     STATUS_PARTIAL,
     Answer,
+    Correction,
     Detail,
     Hit,
     SearchResult,
 )
 from rag.normalize import normalize_question
 from rag.places import PlaceIndex
-from rag.retrieve import Candidate, FusionConfig, Retriever
+from rag.retrieve import Candidate, FusionConfig, Retriever, rerank
 from rag.sentences import (
     Sentence,
     answering_sentences,
@@ -97,7 +98,8 @@ class Engine:
         self._answerable = np.array([c.kind != KIND_HEADING for c in self.clauses], dtype=bool)
         stats = TermStats(index.bm25.vocabulary, np.diff(index.bm25.weights.indptr), len(self.clauses))
         self.coverage = CoverageScorer(index.tokenizer.words, stats, self.places.alias_to_place)
-        self.typos = TypoCorrector.from_index(index)
+        self.typos: TypoCorrector | None = TypoCorrector.from_index(index)
+        self.detail_types: tuple[DetailType, ...] = DETAIL_TYPES
         self._cache = _ClauseCache()
         self._cache_lock = threading.Lock()
 
@@ -123,17 +125,34 @@ class Engine:
         if calibration is not None:
             if calibration.weights and RETRIEVER_VECTOR in index.retrievers:
                 fusion = replace(fusion, weights=tuple(sorted(calibration.weights.items())))
+            if calibration.rerank:
+                fusion = replace(
+                    fusion,
+                    coverage_weight=calibration.rerank.get("coverage_weight", fusion.coverage_weight),
+                    similarity_weight=calibration.rerank.get("similarity_weight", fusion.similarity_weight),
+                )
             if calibration.policy:
                 policy = policy.with_thresholds(calibration.policy)
         return cls(index, conversations=conversations, fusion=fusion, policy=policy)
 
     def with_settings(
-        self, *, fusion: FusionConfig | None = None, policy: AnswerPolicy | None = None
+        self,
+        *,
+        fusion: FusionConfig | None = None,
+        policy: AnswerPolicy | None = None,
+        detail_types: Sequence[DetailType] | None = None,
+        correct_typos: bool | None = None,
     ) -> Engine:
-        """Return an engine over the same index and caches with other fusion or answer settings."""
+        """Return an engine over the same index and caches with other settings: fusion, answer thresholds,
+        the detail types the answer step knows (none: it never answers `partial`), typo correction on/off.
+        Calibration and `policyqa eval --ablation` use it; this engine is left unchanged."""
         other = Engine.__new__(Engine)
         other.__dict__.update(self.__dict__)
         other.policy = policy or self.policy
+        if detail_types is not None:
+            other.detail_types = tuple(detail_types)
+        if correct_typos is not None:
+            other.typos = TypoCorrector.from_index(self.index) if correct_typos else None
         if fusion is not None:
             other.retriever = Retriever(self.index, fusion, shared_cache=self.retriever)
         return other
@@ -222,12 +241,15 @@ class Engine:
         """Return the answer when no decision is needed (a lookup, a refusal for an uncovered place ...),
         else the `Draft` the answer step decides on (`finish`); calibration decides drafts many times."""
         normalized = normalize_question(question)
-        corrected = self.typos.correct(normalized)
-        resolved, step = resolve_follow_up(corrected.text, previous, self.places)
-        rewrites = [REWRITE_TYPO] if corrected.changed else []
-        if resolved != corrected.text:
-            carried_place = previous is not None and any(r in resolved for r in previous.regions)
-            rewrites.append(REWRITE_FOLLOW_UP if step or not carried_place else REWRITE_PLACE)
+        text, corrections = normalized, tuple[Correction, ...]()
+        if self.typos is not None:
+            corrected = self.typos.correct(normalized)
+            text, corrections = corrected.text, corrected.corrections
+        resolved, step = resolve_follow_up(text, previous, self.places)
+        rewrites = [REWRITE_TYPO] if corrections else []
+        if resolved != text:
+            carried = previous is not None and any(resolved.startswith(f"{r} ") for r in previous.regions)
+            rewrites.append(REWRITE_PLACE if carried and not step else REWRITE_FOLLOW_UP)
         base = Answer(
             STATUS_FOUND,
             question,
@@ -236,7 +258,7 @@ class Engine:
             "",
             resolved_question=resolved,
             retrievers=self.retrievers,
-            corrections=corrected.corrections,
+            corrections=corrections,
             rewrites=tuple(rewrites),
         )
         return self._draft(base, step, previous, top_k or ANSWER_HITS, mode)
@@ -277,18 +299,16 @@ class Engine:
         query_text = (self.places.without(resolved, match.covered) if named_docs else resolved) or resolved
         depth = max(top_k, self.policy.decision_depth)
         candidates = self._rank(query_text, depth, mode, docs)
-        detail = asked_detail(resolved)
-        words = self.coverage.topic_words(query_text)
-        assessed = self._assess(query_text, words, candidates, detail, mode)
-        unknown = self.coverage.unknown_share(words)
-        return Draft(
-            base, query_text, tuple(words), tuple(candidates), tuple(assessed), detail, unknown, top_k
-        )
+        detail = asked_detail(resolved, self.detail_types)
+        # The words that ask for the detail (多少钱, 怎么申请) are not the topic the clauses must cover.
+        words = self.coverage.topic_words(detail.without_asking(query_text) if detail else query_text)
+        assessed = self._assess(query_text, words, candidates, detail, mode, resolved)
+        return Draft(base, query_text, tuple(words), tuple(candidates), tuple(assessed), detail, top_k)
 
     def finish(self, draft: Draft, policy: AnswerPolicy) -> Answer:
         """Decide a draft under `policy` and return the answer."""
         base, query_text, words, candidates = draft.base, draft.query, draft.words, draft.candidates
-        decision = decide(draft.assessed, draft.detail, draft.unknown, policy)
+        decision = decide(draft.assessed, draft.detail, policy)
         if decision.status == STATUS_NOT_FOUND:
             nearby = [self.clauses[c.position] for c in candidates[:3]]
             suggestions = self._suggestions(nearby, base.resolved_question)
@@ -314,12 +334,12 @@ class Engine:
         detail = decision.detail
         asked = detail.without_asking(query) if detail is not None else query
         topic_words = self.coverage.topic_words(asked)
-        if decision.reason == REASON_UNKNOWN_WORDS:
-            topic_words = tuple(w for w in topic_words if w not in decision.unknown_words)
-        topic = messages.question_topic(asked, topic_words, self.coverage.weight)
+        related_tokens = frozenset().union(*(self._tokens(c.position) for c in ordered[:3]))
+        covered = [w for w in topic_words if covers(related_tokens, w)]
+        topic = messages.question_topic(asked, topic_words, self.coverage.weight, covered)
         issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
-        unknown = decision.unknown_words if decision.reason == REASON_UNKNOWN_WORDS else ()
-        message = messages.partial_message(detail, topic, unknown, issuer)
+        term = detail.asked_term(base.resolved_question) if detail else ""
+        message = messages.partial_message(detail, topic, issuer, term) if detail else messages.NOT_FOUND
         return replace(
             base,
             status=STATUS_PARTIAL,
@@ -352,6 +372,7 @@ class Engine:
         candidates: Sequence[Candidate],
         detail: DetailType | None,
         mode: str,
+        question: str = "",
     ) -> list[Assessed]:
         depth = self.policy.decision_depth
         positions = [c.position for c in candidates]
@@ -363,30 +384,51 @@ class Engine:
             similarity = similarities[rank] if similarities is not None and rank < depth else None
             stating = None
             if detail is not None and rank < depth:
-                stating = self._detail_coverage(position, words, detail)
+                stating = self._detail_coverage(position, words, detail, question)
             assessed.append(Assessed(position, coverage, similarity, stating))
         return assessed
 
-    def _detail_coverage(self, position: int, words: Sequence[str], detail: DetailType) -> float:
+    def _detail_coverage(
+        self, position: int, words: Sequence[str], detail: DetailType, question: str
+    ) -> float:
         """How much of the question's topic the clause's sentences stating the asked detail cover
         (their own words plus the headings above them); 0.0 when no sentence states such a detail."""
         heading = self._heading_tokens(position)
-        topic = [w for w in words if not detail.asked_in(w)]
         if self.clauses[position].kind == KIND_INDICATOR:  # a row is one record: its cells state together
             text = self.clauses[position].text
             return (
-                self.coverage.coverage(topic, self._tokens(position)) if states_detail(detail, text) else 0.0
+                self.coverage.coverage(words, self._tokens(position))
+                if states_detail(detail, text, question)
+                else 0.0
             )
         best = 0.0
         for sentence in self._sentences(position):
-            if states_detail(detail, sentence.text):
-                best = max(best, self.coverage.coverage(topic, sentence.tokens | heading))
+            if states_detail(detail, sentence.text, question):
+                best = max(best, self.coverage.coverage(words, sentence.tokens | heading))
         return best
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Candidate]:
         mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
-        candidates = self.retriever.rank(query, top_k, mode, mask)
-        return self._rows_naming_the_indicator_first(query, candidates)
+        fusion = self.retriever.fusion
+        depth = max(top_k, fusion.rerank_depth)
+        candidates = self.retriever.rank(query, depth, mode, mask)
+        # Re-ranking belongs to the hybrid: a single-retriever mode shows that retriever alone.
+        if mode == MODE_HYBRID and (fusion.coverage_weight or fusion.similarity_weight):
+            head = candidates[: fusion.rerank_depth]
+            coverages, similarities = self.rerank_features(query, head, mode)
+            candidates = rerank(head, coverages, similarities, fusion) + candidates[fusion.rerank_depth :]
+        return self._rows_naming_the_indicator_first(query, candidates[:top_k])
+
+    def rerank_features(
+        self, query: str, candidates: Sequence[Candidate], mode: str = MODE_HYBRID
+    ) -> tuple[list[float], list[float] | None]:
+        """Return each candidate's topic coverage and (with vectors, outside BM25 mode) its similarity."""
+        words = self.coverage.topic_words(query)
+        coverages = [self.coverage.coverage(words, self._tokens(c.position)) for c in candidates]
+        similarities = None
+        if mode != MODE_BM25:
+            similarities = self.retriever.similarities(query, [c.position for c in candidates])
+        return coverages, similarities
 
     def _rows_naming_the_indicator_first(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
         """Among table rows, the row closest in meaning to the question takes the first row slot: a row
@@ -460,14 +502,16 @@ class Engine:
     def _tokens(self, position: int) -> frozenset[str]:
         tokens = self._cache.tokens.get(position)
         if tokens is None:  # computed for the few clauses that reach the answer step, then kept
-            tokens = frozenset(self.index.tokenizer(indexed_text(self.clauses[position])))
+            # Words, not character pairs: 护照 must not be "covered" by 保护照料.
+            text = indexed_text(self.clauses[position])
+            tokens = frozenset(self.index.tokenizer.words(text, subwords=True))
             self._remember(self._cache.tokens, position, tokens)
         return tokens
 
     def _sentences(self, position: int) -> tuple[Sentence, ...]:
         sentences = self._cache.sentences.get(position)
         if sentences is None:
-            sentences = split_sentences(self.clauses[position].text, self.index.tokenizer)
+            sentences = split_sentences(self.clauses[position].text, self._sentence_words)
             self._remember(self._cache.sentences, position, sentences)
         return sentences
 
@@ -476,12 +520,15 @@ class Engine:
         tokens = self._cache.heading_tokens.get(position)
         if tokens is None:
             clause = self.clauses[position]
-            tokens = frozenset(self.index.tokenizer(clause.path[-1])) if clause.path else frozenset()
+            tokens = frozenset(self._sentence_words(clause.path[-1])) if clause.path else frozenset()
             sentences = self._sentences(position)
             if sentences and is_heading_sentence(clause, sentences[0]):
                 tokens |= sentences[0].tokens
             self._remember(self._cache.heading_tokens, position, tokens)
         return tokens
+
+    def _sentence_words(self, text: str) -> list[str]:
+        return self.index.tokenizer.words(text, subwords=True)
 
     def _remember(self, store: dict[int, Any], position: int, value: Any) -> None:
         if len(store) < CLAUSE_CACHE:

@@ -6,6 +6,7 @@ import re
 
 from corpus.placenames import place_names
 from rag.conversation import Turn
+from rag.detail import asked_detail
 from rag.lookup import parse_reference
 from rag.places import PlaceIndex
 
@@ -14,6 +15,12 @@ _FOLLOW_UP_REST = re.compile(r"^[那么还有的呢吗嘛怎样如何怎么样�
 _NEXT = re.compile(r"^(那)?(下一条|下一项|下一个|后一条|再下一条)(呢|是什么|讲什么|说了什么)?[?？。!！]*$")
 _PREVIOUS = re.compile(r"^(那)?(上一条|上一项|前一条)(呢|是什么|讲什么|说了什么)?[?？。!！]*$")
 NEXT, PREVIOUS = 1, -1
+# A question in a conversation that reads as a follow-up: "那…呢", "还有…", or a short message.
+_LEAD = re.compile(r"^(那么|那|还有|另外)")
+_TAIL = re.compile(r"(呢|吗|嘛|啊|呀)?[?？。!！,，\s]*$")
+SHORT_FOLLOW_UP_CHARS = 12
+# What is left once the detail-asking words are gone from "那收费呢" / "具体是哪几所": no topic of its own.
+_NO_TOPIC = re.compile(r"^[那么还有另外的呢吗嘛具体是都有哪些几个什么啥子这个那个一下请问,，。?？!！\s]*$")
 
 
 def resolve_follow_up(question: str, previous: Turn | None, places: PlaceIndex) -> tuple[str, int]:
@@ -30,14 +37,38 @@ def resolve_follow_up(question: str, previous: Turn | None, places: PlaceIndex) 
     if _PREVIOUS.match(compact):
         return previous.question, PREVIOUS
     match = places.find(compact)
-    if match.covered and parse_reference(compact) is None:
+    if parse_reference(compact) is not None:
+        return question, 0
+    if match.covered:
         rest = compact
         for place in match.covered:
             for alias in sorted(place_names(place), key=len, reverse=True):
                 rest = rest.replace(alias, "")
         if _FOLLOW_UP_REST.match(rest):
             return _swap_places(previous, match.covered, places), 0
+        return question, 0
+    if match.uncovered or not _reads_as_follow_up(compact):
+        return question, 0
+    core = _TAIL.sub("", _LEAD.sub("", compact)) or compact
+    detail = asked_detail(core)
+    if detail is not None and _NO_TOPIC.match(detail.without_asking(core)):
+        # Only a detail is asked ("那收费呢"): it is about the previous question's topic.
+        earlier = previous.question
+        earlier_detail = asked_detail(earlier)
+        topic = earlier_detail.without_asking(earlier) if earlier_detail else earlier
+        return f"{topic.strip(' ，,')} {core}", 0
+    if previous.regions:
+        # A new topic in the same conversation stays in the place asked about before.
+        return f"{previous.regions[0]} {core}", 0
     return question, 0
+
+
+def _reads_as_follow_up(question: str) -> bool:
+    return (
+        bool(_LEAD.match(question))
+        or question.rstrip("?？。!！ ").endswith("呢")
+        or (len(question) <= SHORT_FOLLOW_UP_CHARS)
+    )
 
 
 def _swap_places(previous: Turn, new_places: tuple[str, ...], places: PlaceIndex) -> str:

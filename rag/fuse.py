@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class Calibration:
 
     weights: dict[str, float]
     policy: dict[str, float]
+    rerank: dict[str, float] = field(default_factory=dict)
 
 
 def load_calibration(index_dir: Path, embed_model: str | None, corpus_checksum: str) -> Calibration | None:
@@ -74,9 +75,10 @@ def load_calibration(index_dir: Path, embed_model: str | None, corpus_checksum: 
         return None  # calibrated for another model or corpus: fall back to the defaults
     weights = _non_negative_numbers(data.get("weights"))
     policy = _non_negative_numbers(data.get("policy"))
-    if weights is None and policy is None:
+    rerank = _non_negative_numbers(data.get("rerank"))
+    if weights is None and policy is None and rerank is None:
         return None
-    return Calibration(weights or {}, policy or {})
+    return Calibration(weights or {}, policy or {}, rerank or {})
 
 
 def load_fusion_weights(
@@ -100,9 +102,15 @@ def save_calibration(
     weights: Mapping[str, float] | None,
     policy: Mapping[str, float] | None,
     record: Mapping[str, Any],
+    rerank: Mapping[str, float] | None = None,
 ) -> Path:
     """Write the calibrated settings with the model, corpus checksum and the scores behind the choice."""
     path = Path(index_dir) / FUSION_FILE
-    data = {**record, "weights": dict(weights or {}), "policy": dict(policy or {})}
+    data = {
+        **record,
+        "weights": dict(weights or {}),
+        "policy": dict(policy or {}),
+        "rerank": dict(rerank or {}),
+    }
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     return path

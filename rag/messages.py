@@ -8,7 +8,7 @@ headings of related clauses, never a cut-off heading or a document title.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from corpus.models import KIND_CLAUSE, KIND_INDICATOR, KIND_PROJECT, Clause, DocumentMeta
 from corpus.numbering import match_numbering
@@ -34,6 +34,8 @@ _DETAIL_PHRASES = {
     "hours": "{topic}的开放时间",
     "duration": "{topic}的具体天数或时长",
     "date": "{topic}的具体时间",
+    "day": "{topic}的具体日期",
+    "address": "{topic}的具体地址",
     "contact": "{topic}的联系电话或联系方式",
     "procedure": "{topic}的办理流程或所需材料",
     "list": "{topic}的具体名单",
@@ -41,6 +43,7 @@ _DETAIL_PHRASES = {
     "eligibility": "{topic}的适用条件或年龄",
     "agency": "负责{topic}的具体部门",
     "number": "{topic}的具体数量",
+    "service": "{topic}关于“{term}”的安排",
 }
 TOPIC_MAX_CHARS = 14
 SUGGESTION_TOPIC_MAX_CHARS = 16
@@ -54,15 +57,13 @@ _LEADING_VERBS = re.compile(
 _HEADING_TAIL = re.compile(r"[，,。；;：:].*$", re.S)
 
 
-def partial_message(detail: DetailType | None, topic: str, unknown_words: Sequence[str], issuer: str) -> str:
-    """Return the plain sentence of a partial answer: what the documents do not state, then the lead-in."""
+def partial_message(detail: DetailType, topic: str, issuer: str, term: str = "") -> str:
+    """Return the plain sentence of a partial answer: what the documents do not state, then the lead-in.
+
+    `term` is what the question asked for in its own words (管饭), named for services."""
     topic = topic or "这方面"
-    if detail is not None:
-        phrase = _DETAIL_PHRASES.get(detail.name, "{topic}的" + detail.label).format(topic=topic)
-        head = f"收录的政策文件没有写明{phrase}。"
-    else:
-        asked = "、".join(unknown_words)
-        head = f"收录的政策文件提到了{topic}，但没有写明您问的“{asked}”。"
+    phrase = _DETAIL_PHRASES.get(detail.name, "{topic}的" + detail.label).format(topic=topic, term=term)
+    head = f"收录的政策文件没有写明{phrase}。"
     ask = f"具体情况可向文件发布单位（{issuer}）咨询。" if issuer else ""
     return head + ask + RELATED_FOLLOW
 
@@ -75,29 +76,36 @@ def uncovered_place_message(places: Sequence[str], covered_regions: Sequence[str
     )
 
 
-def question_topic(question: str, words: Sequence[str], weight: Callable[[str], float]) -> str:
-    """Return the subject of the question as typed: the run of adjacent topic words with the most weight
-    (托育补贴怎么申请 -> 托育补贴; 宝宝屋收费吗 -> 宝宝屋), or '' when it has none."""
-    runs: list[tuple[float, int, int]] = []
+def question_topic(
+    question: str, words: Sequence[str], weight: Callable[[str], float], covered: Collection[str] = ()
+) -> str:
+    """Return the subject of the question as typed: the run of adjacent topic words (joined directly or
+    by 的) that carries the most weight of the words the related clauses cover, trimmed to start and end
+    with such a word (托育补贴怎么申请 -> 托育补贴; 宝宝屋收费吗 -> 宝宝屋); '' when there is none."""
+    covered = set(covered) if covered else set(words)
+    runs: list[list[tuple[str, int]]] = []
     position = 0
-    current: tuple[float, int, int] | None = None
+    folded = question.lower()  # the tokenizer lower-cases Latin letters (HPV -> hpv)
     for word in words:
-        found = question.find(word, position)
+        found = folded.find(word, position)
         if found < 0:
             continue
-        if current is not None and question[current[2] : found] in ("", "的"):
-            current = (current[0] + weight(word), current[1], found + len(word))
+        if runs and question[runs[-1][-1][1] + len(runs[-1][-1][0]) : found] in ("", "的"):
+            runs[-1].append((word, found))
         else:
-            if current is not None:
-                runs.append(current)
-            current = (weight(word), found, found + len(word))
+            runs.append([(word, found)])
         position = found + len(word)
-    if current is not None:
-        runs.append(current)
-    if not runs:
-        return ""
-    _, start, end = max(runs, key=lambda r: (r[0], -r[1]))
-    topic = question[start:end].strip()
+    best: tuple[float, str] = (0.0, "")
+    for run in runs:
+        kept = [i for i, (w, _) in enumerate(run) if w in covered]
+        if not kept:
+            continue
+        first, last = run[kept[0]], run[kept[-1]]
+        score = sum(weight(run[i][0]) for i in kept)
+        text = question[first[1] : last[1] + len(last[0])].strip()
+        if score > best[0]:
+            best = (score, text)
+    topic = best[1]
     return topic if len(topic) <= TOPIC_MAX_CHARS else topic[:TOPIC_MAX_CHARS].rstrip("的")
 
 

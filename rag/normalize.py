@@ -36,7 +36,9 @@ FILLER_PHRASES = (
     "咨询一下",
     "了解一下",
 )
-TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么"
+TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么伐噻咧撒哇"
+# Dialect question particles (上海话 伐, 重庆话 噻/撒) end a clause of the question, also mid-sentence.
+_CLAUSE_PARTICLE = re.compile(r"(?<=[\u4e00-\u9fff])(?<!步)[伐噻咧撒哇](?=[,，。.?？!！;；\s]|$)")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -73,6 +75,7 @@ def strip_fillers(text: str) -> str:
     """Remove spoken filler phrases and trailing particles, keeping the content of the question."""
     for phrase in FILLER_PHRASES:
         text = text.replace(phrase, " ")
+    text = _CLAUSE_PARTICLE.sub("", text)
     text = text.strip(" ,，。.!！?？~～、")
     while text and text[-1] in TRAILING_PARTICLES and len(text) > 2:
         text = text[:-1].rstrip(" ,，。.!！?？~～")

@@ -75,11 +75,13 @@ def answer_text(answer: Answer, public_url: str, max_bytes: int) -> str:
         budget = max_bytes - content_bytes(tail)
         if budget - content_bytes(lead) >= MIN_EXCERPT_BYTES:
             break
-    if content_bytes(lead) > budget - MIN_EXCERPT_BYTES:
-        # The lead alone does not leave room for the clause: keep the lead (cut at a sentence end).
-        return cut_verbatim(lead.strip(), budget) + tail
-    excerpt = clause_excerpt(hit, budget - content_bytes(lead))
-    return lead + excerpt + tail if excerpt else cut_verbatim((lead + tail).strip(), max_bytes)
+    if lead and content_bytes(lead) + MIN_EXCERPT_BYTES <= budget:
+        body = lead + clause_excerpt(hit, budget - content_bytes(lead))
+    elif lead and answer.status == STATUS_PARTIAL:
+        body = cut_verbatim(lead.strip(), budget)  # the plain "没有写明" sentence matters most
+    else:
+        body = clause_excerpt(hit, budget)
+    return body + tail if body.strip() else cut_verbatim(tail.strip(), max_bytes)
 
 
 def clause_excerpt(hit: Hit, max_bytes: int) -> str:

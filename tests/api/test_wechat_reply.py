@@ -174,3 +174,38 @@ def test_found_without_hits_is_a_refusal() -> None:
 def test_fixed_messages_offer_example_questions(make: object) -> None:
     text = make()  # type: ignore[operator]
     assert "您可以这样问" in text and EXAMPLE_QUESTIONS[0] in text
+
+
+def test_a_partial_answer_says_what_is_not_stated_first_then_the_related_clause() -> None:
+    from dataclasses import replace
+
+    from rag.models import ROLE_RELATED, STATUS_PARTIAL, Detail
+
+    related = replace(tuoyu_hit(), role=ROLE_RELATED)
+    message = "收录的政策文件没有写明宝宝屋的具体收费或金额。以下是相关条款，供参考："
+    answer = Answer(
+        STATUS_PARTIAL,
+        "宝宝屋一个月多少钱",
+        (related,),
+        ("长宁区",),
+        message,
+        detail=Detail("fee", "具体收费或金额"),
+    )
+    text = answer_text(answer, PUBLIC_URL, 1800)
+    assert text.startswith(message)
+    assert related.clause.text.splitlines()[0][:20] in text  # the related clause follows, verbatim
+    assert "出处：" in text and content_bytes(text) <= 1800
+
+
+def test_a_found_answer_leads_with_its_answering_sentence() -> None:
+    from dataclasses import replace
+
+    from rag.models import Span
+
+    hit = tuoyu_hit()
+    text_of = hit.clause.text
+    sentence = next(s for s in text_of.split("。") if "托育" in s and len(s) > 10) + "。"
+    start = text_of.index(sentence)
+    hit = replace(hit, answer_sentences=(Span(sentence, start, start + len(sentence)),))
+    reply_text = answer_text(found("托育", hit), PUBLIC_URL, 1800)
+    assert reply_text.startswith(sentence) and "条款原文：" in reply_text

@@ -35,7 +35,7 @@ def test_calibrated_hybrid_is_never_worse_than_a_single_retriever(dense_index: P
     questions = load_questions()
     record = calibrate_index(dense_index, questions)
     assert record is not None
-    trials = {tuple(t["weights"].values()): t for t in record["trials"]}
+    trials = {tuple(t["weights"].values()): t for t in record["fusion_trials"]}
     bm25_only, vector_only = trials[(1.0, 0.0)], trials[(0.0, 1.0)]
     chosen = trials[tuple(record["weights"].values())]
     assert chosen["hit_at_5"] >= max(bm25_only["hit_at_5"], vector_only["hit_at_5"])
@@ -44,7 +44,9 @@ def test_calibrated_hybrid_is_never_worse_than_a_single_retriever(dense_index: P
 
     engine = Engine.from_dir(dense_index)
     assert engine.retrievers == ("bm25", "vector")
-    assert dict(engine.config.weights) == record["weights"]
+    assert dict(engine.fusion.weights) == record["weights"]
+    assert engine.policy.thresholds() == record["policy"]
+    assert engine.fusion.coverage_weight == record["rerank"]["coverage_weight"]
     dev = [q for q in questions if q.split == "dev"]
     hybrid = run_mode(engine, dev, "hybrid", progress=False).report.overall.hit_at[5]
     assert hybrid == pytest.approx(chosen["hit_at_5"])
@@ -61,7 +63,7 @@ def test_weights_for_another_model_are_ignored(dense_index: Path) -> None:
         json.dumps({**data, "embed_model": "some/other-model", "weights": {"bm25": 0, "vector": 1}})
     )
     try:
-        assert dict(Engine.from_dir(dense_index).config.weights) == {"bm25": 1.0, "vector": 1.0}
+        assert dict(Engine.from_dir(dense_index).fusion.weights) == {"bm25": 1.0, "vector": 1.0}
     finally:
         path.write_text(json.dumps(data))
 
@@ -72,7 +74,7 @@ def test_single_retriever_modes_ignore_fusion_weights(dense_index: Path) -> None
     path.write_text(json.dumps({**data, "weights": {"bm25": 1.0, "vector": 0.0}}))
     try:
         engine = Engine.from_dir(dense_index)
-        assert dict(engine.config.weights) == {"bm25": 1.0, "vector": 0.0}
+        assert dict(engine.fusion.weights) == {"bm25": 1.0, "vector": 0.0}
         # Vector mode still ranks by vector similarity (a weight of 0 must not flatten every score to 0).
         scores = [h.score for h in engine.search("儿童友好城市建设", top_k=5, mode="vector").hits]
         assert len(scores) == 5 and scores[0] > 0 and scores == sorted(scores, reverse=True)

@@ -94,7 +94,12 @@ def test_manifest_describes_the_index(bm25_index_dir, paragraph_documents):
 def test_vector_round_trip(vector_index_dir, tiny_embed_model, paragraph_clauses):
     manifest = json.loads((vector_index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["retrievers"] == ["bm25", "vector"]
-    assert manifest["embedding"] == {"model": str(tiny_embed_model), "dimension": 32, "index_kind": "flat"}
+    assert manifest["embedding"] == {
+        "model": str(tiny_embed_model),
+        "model_version": None,
+        "dimension": 32,
+        "index_kind": "flat",
+    }
     assert {p.name for p in vector_index_dir.iterdir()} == BM25_FILES | DENSE_FILES
     loaded = load_index(vector_index_dir)
     assert loaded.retrievers == ("bm25", "vector") and loaded.warnings == ()

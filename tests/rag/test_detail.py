@@ -28,7 +28,9 @@ from rag.normalize import normalize_question
         ("阿拉小囡去宝宝屋，要哪能预约", "procedure"),
         ("渝中区那10所儿童友好医院具体是哪10所", "list"),
         ("母婴室在哪里", "place"),
-        ("解放碑商圈的母婴室在几楼", "place"),
+        ("解放碑商圈的母婴室在几楼", "address"),
+        ("青少年科创中心在哪条路", "address"),
+        ("儿童剧哪天开幕", "day"),
         ("宫颈癌疫苗几岁能打", "eligibility"),
         ("外地户口的孩子能在长宁上学吗", "eligibility"),
         ("托育补贴归哪个部门管", "agency"),
@@ -59,8 +61,8 @@ def test_questions_about_a_topic_ask_for_no_detail(question: str) -> None:
 LABEL_TO_TYPES = {
     "fee": {"fee", "free"},
     "amount": {"number", "duration", "fee"},
-    "time": {"hours", "date", "duration"},
-    "place": {"place", "list"},
+    "time": {"hours", "date", "duration", "day"},
+    "place": {"place", "list", "address"},
     "procedure": {"procedure"},
     "contact": {"contact"},
     "list": {"list"},
@@ -97,7 +99,9 @@ def test_detail_questions_of_the_eval_set_are_recognised() -> None:
         ("number", "建成10所儿童友好医院。", "建成一批儿童友好医院。"),
     ],
 )
-def test_a_clause_with_and_without_the_asked_detail(detail: str, with_detail: str, without_detail: str) -> None:
+def test_a_clause_with_and_without_the_asked_detail(
+    detail: str, with_detail: str, without_detail: str
+) -> None:
     assert states_detail(BY_NAME[detail], with_detail)
     assert not states_detail(BY_NAME[detail], without_detail)
 

@@ -44,7 +44,9 @@ HPV = (
 
 def test_the_sentence_stating_the_asked_detail_answers() -> None:
     clause = _clause(HPV)
-    spans = answering_sentences(clause, split_sentences(HPV, _tokens), ["疫苗"], lambda w: 1.0, BY_NAME["free"])
+    spans = answering_sentences(
+        clause, split_sentences(HPV, _tokens), ["疫苗"], lambda w: 1.0, BY_NAME["free"]
+    )
     assert spans[0].text.endswith("免费接种HPV疫苗。")
     for span in spans:
         assert HPV[span.start : span.end] == span.text
