@@ -46,7 +46,10 @@ WEIGHT_GRID: tuple[tuple[float, float], ...] = (
 # Each threshold's candidates, most permissive first; values above 1 switch a rule off.
 POLICY_GRID: dict[str, tuple[float, ...]] = {
     "min_coverage": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
-    "min_coverage_alone": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
+    "min_similarity_with_words": (0.0, 0.8, 0.81, 0.82, 0.83, 0.84),
+    # A question most of whose words no clause holds is refused without vectors (0.1 was calibrated for
+    # BM25 before the model); the grid starts there.
+    "min_coverage_alone": (0.1, 0.15, 0.2, 0.25, 0.3),
     "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
     "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
 }
@@ -202,8 +205,12 @@ def calibrate_policy(
     trials: list[dict[str, Any]] = []
     # Refusal has two signals that stand in for each other (word coverage, closeness in meaning): they
     # are swept together; the other thresholds one at a time.
-    refusal = ("min_coverage", "min_similarity") if vectors_live else ("min_coverage_alone",)
-    steps: list[tuple[str, ...]] = [refusal, ("min_detail_coverage",)]
+    steps: list[tuple[str, ...]] = (
+        [("min_coverage", "min_similarity"), ("min_similarity_with_words",)]
+        if vectors_live
+        else [("min_coverage_alone",)]
+    )
+    steps.append(("min_detail_coverage",))
     best_score = score_policy(engine, drafted, policy)
     for _ in range(SWEEP_ROUNDS):
         for names in steps:

