@@ -9,15 +9,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep
+from api.openapi import error_responses
 from api.querylog import CHANNEL_API, CHANNEL_WEB, QueryLog, get_query_log
-from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchRequest, SearchResponse
+from api.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 from api.validation import clean_question
 from rag.engine import Engine
 from rag.models import Answer
 
-router = APIRouter(
-    prefix="/api/v1", tags=["ask"], responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
-)
+router = APIRouter(prefix="/api/v1", tags=["ask"], responses=error_responses(422))
 
 
 def _channel(request: Request) -> str:

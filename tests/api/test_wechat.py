@@ -244,6 +244,9 @@ def make_settings(**overrides: Any) -> Settings:
         "public_url": PUBLIC_URL,
         "wechat_deadline_s": 3.0,
         "wechat_menu_keys": {"ASK_TUOYU": MENU_QUESTION},
+        # The console's 兼容 mode, so one app takes all three kinds of request; safe mode (the default
+        # with a key) is tested on its own below.
+        "wechat_encrypt_mode": "compat",
     }
     values.update(overrides)
     return Settings.model_validate(values)  # validated like the environment, without reading it
@@ -525,7 +528,7 @@ def test_channel_not_configured_is_404(
 def test_encrypted_message_without_aes_key_configured_is_400(
     app_factory: Callable[..., TestClient], fake_engine: FakeEngine
 ) -> None:
-    client = app_factory(fake_engine, wechat_aes_key=None)
+    client = app_factory(fake_engine, wechat_aes_key=None, wechat_encrypt_mode=None)
     response = WeChatServer(client, "safe").post(message_xml("text", Content="托育"))
     assert response.status_code == 400 and fake_engine.calls == []
 

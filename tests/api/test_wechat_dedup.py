@@ -71,7 +71,10 @@ def test_openid_hash_is_salted_stable_and_hides_the_openid() -> None:
     assert OPENID not in hashed and len(hashed) == 32
 
 
-def test_event_keys_hash_the_sender() -> None:
+def test_keys_hash_the_sender_and_tell_followers_apart() -> None:
     key = dedup_key(("event", OPENID, "1700000000"), "salt")
     assert OPENID not in key and key.endswith(":1700000000")
-    assert dedup_key(("msg", "6054768590064713728"), "salt") == "msg:6054768590064713728"
+    message = dedup_key(("msg", OPENID, "6054768590064713728"), "salt")
+    assert OPENID not in message and message.endswith(":6054768590064713728")
+    # The same MsgId from another follower is another message.
+    assert dedup_key(("msg", OPENID + "x", "6054768590064713728"), "salt") != message
