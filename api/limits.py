@@ -99,7 +99,5 @@ class RequestLimitsMiddleware:
 async def _refuse(send: Send, status: int, detail: str, close: bool = False) -> None:
     headers = {"Connection": "close"} if close else None
     response = JSONResponse({"detail": detail}, status, headers=headers)
-    await send(
-        {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-    )
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

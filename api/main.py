@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="PolicyQA 政策问答",
         version="0.1.0",
         description="Verbatim policy clauses with provenance: document, 发文字号, section path, clause no.",
+        generate_unique_id_function=lambda route: route.name,  # operationIds: ask, search, get_clause ...
     )
     app.state.settings = settings
     app.state.engine_holder = EngineHolder(engine)

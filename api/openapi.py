@@ -38,6 +38,19 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
+def links(**targets: tuple[str, dict[str, str]]) -> dict[int | str, dict[str, Any]]:
+    """Return FastAPI `responses=` entries giving the 200 response OpenAPI links: name -> (operationId,
+    {parameter: runtime expression}), so clients (and schemathesis' stateful phase) can chain calls."""
+    return {
+        200: {
+            "links": {
+                name: {"operationId": operation, "parameters": parameters}
+                for name, (operation, parameters) in targets.items()
+            }
+        }
+    }
+
+
 def _error_response(code: int) -> dict[str, Any]:
     return {
         "description": _DESCRIPTIONS[code],
@@ -45,8 +58,9 @@ def _error_response(code: int) -> dict[str, Any]:
     }
 
 
-def _middleware_codes(path: str, method: str, has_body: bool, rate_limited_prefix: str,
-                      json_prefix: str, upload_path: str) -> list[int]:
+def _middleware_codes(
+    path: str, method: str, has_body: bool, rate_limited_prefix: str, json_prefix: str, upload_path: str
+) -> list[int]:
     codes = [400, 413]  # any request: a bad or too large Content-Length is refused before routing
     if has_body:
         codes.append(408)

@@ -54,7 +54,10 @@ class AskRequest(BaseModel):
         json_schema_extra=_user_text(),
     )
     session_id: str | None = Field(
-        None, min_length=1, max_length=MAX_SESSION_ID, pattern=SESSION_ID_PATTERN,
+        None,
+        min_length=1,
+        max_length=MAX_SESSION_ID,
+        pattern=SESSION_ID_PATTERN,
         description="上一次回答返回的 session_id，用于追问",
     )
 
@@ -212,8 +215,12 @@ class DocumentUpload(BaseModel):
 def _exactly_one_status(schema: dict[str, Any]) -> None:
     # What the validator below enforces, stated for clients: one key, with a usable value.
     schema["properties"] = {
-        "superseded_by": {"type": "string", "minLength": 1, "maxLength": MAX_DOC_ID,
-                          "description": "被哪个已收录的文件取代（文件编号）"},
+        "superseded_by": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_DOC_ID,
+            "description": "被哪个已收录的文件取代（文件编号）",
+        },
         "repealed": {"const": True, "description": "已废止（失效）"},
         "in_force": {"const": True, "description": "恢复为有效"},
     }

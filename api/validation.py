@@ -53,9 +53,7 @@ def clean_question(text: str, max_chars: int, field: str = "问题") -> str:
     with a clear Chinese message (too long, a refused character, nothing left to ask)."""
     # The raw length is what the OpenAPI schema's maxLength states, so it is what is checked.
     if len(text) > max_chars:
-        raise HTTPException(
-            UNPROCESSABLE, f"{field}太长了（{len(text)}字），请控制在{max_chars}字以内。"
-        )
+        raise HTTPException(UNPROCESSABLE, f"{field}太长了（{len(text)}字），请控制在{max_chars}字以内。")
     message = refused_text_message(text, field)
     if message is not None:
         raise HTTPException(UNPROCESSABLE, message)

@@ -61,6 +61,9 @@ T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 logger = logging.getLogger("policyqa.admin")
 
+# A document the parser turns into clauses, for the schema's example upload (a dry run).
+_EXAMPLE_TEXT = "某某县托育服务办法\n第一条　托育机构应当配备保育人员。\n第二条　县卫生健康局负责备案。\n"
+_EXAMPLE_BASE64 = base64.b64encode(_EXAMPLE_TEXT.encode("utf-8")).decode("ascii")
 _MULTIPART_SCHEMA = {
     "type": "object",
     "required": ["file"],
@@ -162,9 +165,7 @@ async def _swap_engine(request: Request, index_dir: Path) -> Engine:
         fresh = await run_in_threadpool(Engine.from_dir, index_dir, holder.engine.conversations)
     except IndexLoadError as exc:  # written, but not loadable: keep serving what was being served
         logger.error("index changed but cannot be loaded; still serving the previous one: %s", exc)
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"索引已修改但无法加载，继续使用原索引：{exc}"
-        ) from exc
+        raise HTTPException(status.HTTP_409_CONFLICT, f"索引已修改但无法加载，继续使用原索引：{exc}") from exc
     holder.swap(fresh)
     return fresh
 
@@ -186,7 +187,10 @@ def _change_lock(request: Request) -> asyncio.Lock:
             "required": True,
             "content": {
                 "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
-                "application/json": {"schema": DocumentUpload.model_json_schema()},
+                "application/json": {
+                    "schema": DocumentUpload.model_json_schema(),
+                    "example": {"filename": "tuoyu.txt", "content_base64": _EXAMPLE_BASE64, "dry_run": True},
+                },
             },
         }
     },

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 
 from api.deps import EngineDep
-from api.openapi import error_responses
+from api.openapi import error_responses, links
 from api.schemas import DocumentSummary, DocumentTree, HitResponse
 from api.validation import echo
 
@@ -23,7 +23,15 @@ def get_clause(clause_id: str, engine: EngineDep) -> dict[str, Any]:
     return engine.hit_for(clause).to_dict()
 
 
-@router.get("/documents", response_model=list[DocumentSummary])
+@router.get(
+    "/documents",
+    response_model=list[DocumentSummary],
+    responses=links(
+        GetFirstDocument=("get_document", {"doc_id": "$response.body#/0/id"}),
+        DeleteFirstDocument=("delete_document", {"doc_id": "$response.body#/0/id"}),
+        ChangeFirstDocumentStatus=("change_status", {"doc_id": "$response.body#/0/id"}),
+    ),
+)
 def list_documents(engine: EngineDep) -> list[dict[str, Any]]:
     """Return every document's metadata with its clause count."""
     counts: dict[str, int] = {}
@@ -32,8 +40,17 @@ def list_documents(engine: EngineDep) -> list[dict[str, Any]]:
     return [{**doc.to_dict(), "clause_count": counts.get(doc.id, 0)} for doc in engine.documents.values()]
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentTree, responses=error_responses(404))
-def get_document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
+@router.get(
+    "/documents/{doc_id}",
+    response_model=DocumentTree,
+    responses={
+        **error_responses(404),
+        **links(GetFirstClause=("get_clause", {"clause_id": "$response.body#/clauses/0/id"})),
+    },
+)
+def get_document(
+    doc_id: Annotated[str, Path(examples=["changning-plan"])], engine: EngineDep
+) -> dict[str, Any]:
     """Return a document as a tree: metadata, clauses in reading order, and the outline of headings."""
     doc = engine.documents.get(doc_id)
     if doc is None:

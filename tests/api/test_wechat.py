@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -164,11 +165,14 @@ def message_xml(msg_type: str, msg_id: str | None = "1001", openid: str = OPENID
 
 
 class WeChatServer:
-    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply."""
+    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply.
+
+    `client` is a TestClient, or an httpx.Client whose base_url is a real server (test_wechat_live.py).
+    """
 
     def __init__(
         self,
-        client: TestClient,
+        client: httpx.Client,
         mode: str = "plain",
         aes_key: str = AES_KEY,
         app_id: str = APP_ID,
@@ -431,6 +435,18 @@ def test_too_long_or_empty_questions_are_answered_without_the_engine(
     empty_reply = wechat.open_reply(wechat.post(message_xml("text", msg_id="2", Content="   ")))
     assert "太长" in long_reply["Content"] and "您可以这样问" in empty_reply["Content"]
     assert fake_engine.calls == []
+
+
+def test_direction_controls_are_refused_and_invisible_characters_removed_as_on_the_api(
+    client: TestClient, fake_engine: FakeEngine
+) -> None:
+    # The API's character rule (api/validation.py): U+202E would make the logged question read backwards.
+    wechat = WeChatServer(client)
+    refused = wechat.open_reply(wechat.post(message_xml("text", msg_id="21", Content="托育\u202e服务")))
+    assert "方向" in refused["Content"] and "U+202E" in refused["Content"]
+    assert fake_engine.calls == []
+    wechat.open_reply(wechat.post(message_xml("text", msg_id="22", Content="托\u200b育\ufeff服务")))
+    assert [question for question, _ in fake_engine.calls] == ["托育服务"]
 
 
 # --- failures -------------------------------------------------------------------------------------
