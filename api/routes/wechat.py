@@ -173,14 +173,15 @@ async def receive_message(
     outer = _parse_xml(body, authenticated=signed)
     crypto: MessageCrypto | None = None
     if encrypt_type == ENCRYPT_AES or ("Encrypt" in outer and "MsgType" not in outer):
-        crypto = _message_crypto(settings)
         encrypted = outer.get("Encrypt", "")
         if not encrypted and signed:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "加密消息缺少 Encrypt 字段。")
-        if not crypto.verify(msg_signature, timestamp, nonce, encrypted):
+        # msg_signature needs only the token: authenticate before saying anything about the keys.
+        if not signature_matches(compute_signature(token, timestamp, nonce, encrypted), msg_signature):
             raise _forbidden("消息签名校验失败。", "bad msg_signature")
         if signature and not signed:
             raise _forbidden("签名校验失败。", "bad signature beside a valid msg_signature")
+        crypto = _message_crypto(settings)
         _check_fresh(timestamp, nonce, body, settings, nonces)
         try:
             fields = _parse_xml(crypto.decrypt(encrypted).encode("utf-8"))

@@ -547,6 +547,22 @@ def test_encrypted_message_without_aes_key_configured_is_400(
     client = app_factory(fake_engine, wechat_aes_key=None, wechat_encrypt_mode=None)
     response = WeChatServer(client, "safe").post(message_xml("text", Content="托育"))
     assert response.status_code == 400 and fake_engine.calls == []
+    # Unsigned, it says nothing about the server's keys: it is refused as unauthenticated.
+    forged = WeChatServer(client, "safe").post(message_xml("text", Content="托育"), bad_signature=True)
+    assert forged.status_code == 403 and fake_engine.calls == []
+
+
+@pytest.mark.parametrize("mode", ["plain", "compat"])
+def test_safe_mode_refuses_plaintext_even_when_signed(
+    app_factory: Callable[..., TestClient], fake_engine: FakeEngine, mode: str
+) -> None:
+    client = app_factory(fake_engine, wechat_encrypt_mode=None)  # an AES key is set: safe by default
+    response = WeChatServer(client, mode).post(message_xml("text", Content="托育"))
+    if mode == "plain":
+        assert response.status_code == 403 and "安全模式" in response.json()["detail"]
+        assert fake_engine.calls == []
+    else:  # the compatible-mode body carries the encrypted copy, which is what safe mode reads
+        assert "<Encrypt>" in response.text
 
 
 # --- retries and the deadline ---------------------------------------------------------------------
