@@ -163,10 +163,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API and the pages; build the index first when it is missing."""
     import uvicorn
 
-    from index.store import index_exists
+    from api.server import uvicorn_options
+    from index.store import INDEX_DAMAGED, index_exists, index_state
 
     settings = get_settings()
     index_dir = Path(args.index or settings.index)
+    if index_state(index_dir) == INDEX_DAMAGED:  # files but no manifest: never build over them silently
+        sys.stderr.write(
+            f"policyqa: refusing to serve: {index_dir} holds files but no manifest.json (a damaged index?); "
+            "move it away or delete it, then run `policyqa build`\n"
+        )
+        return EXIT_FAILURE
     if not index_exists(index_dir):
         sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {settings.corpus}\n")
         build_args = argparse.Namespace(corpus=None, index=str(index_dir), embed_model=None, json=False)
@@ -188,6 +195,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        **uvicorn_options(settings),  # trusted proxies, header deadline, keep-alive
     )
     return 0
 

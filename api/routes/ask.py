@@ -9,15 +9,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep
+from api.openapi import error_responses, links
 from api.querylog import CHANNEL_API, CHANNEL_WEB, QueryLog, get_query_log
-from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchRequest, SearchResponse
+from api.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 from api.validation import clean_question
 from rag.engine import Engine
 from rag.models import Answer
 
-router = APIRouter(
-    prefix="/api/v1", tags=["ask"], responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
-)
+router = APIRouter(prefix="/api/v1", tags=["ask"], responses=error_responses(422))
 
 
 def _channel(request: Request) -> str:
@@ -45,7 +44,10 @@ def _ask_and_log(
     return answer
 
 
-@router.post("/ask", response_model=AskResponse)
+_TOP_CLAUSE = links(GetTopClause=("get_clause", {"clause_id": "$response.body#/hits/0/id"}))
+
+
+@router.post("/ask", response_model=AskResponse, responses=_TOP_CLAUSE)
 async def ask(
     body: AskRequest, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> dict[str, object]:
@@ -61,7 +63,7 @@ async def ask(
     return {**answer.to_dict(), "session_id": session_id, "query_id": query_id}
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=_TOP_CLAUSE)
 async def search(body: SearchRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Rank clauses for a query; clause references ("广西方案第17条") resolve by lookup."""
     query = clean_question(body.query, settings.max_question_chars, field="查询")

@@ -30,7 +30,15 @@ router = APIRouter(
 class FeedbackRequest(BaseModel):
     """POST /api/v1/feedback: the `query_id` of an ask response, up or down, and (for down) why."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema states what the validator enforces: a reason only with "down".
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "if": {"properties": {"rating": {"const": "up"}}},
+            "then": {"properties": {"reason": {"type": "null"}}},
+        },
+    )
     query_id: str = Field(..., pattern=QUERY_ID_PATTERN, description="问答接口返回的 query_id")
     rating: Literal["up", "down"]
     reason: Literal["not_answered", "wrong_clause", "other"] | None = Field(

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -163,11 +164,14 @@ def message_xml(msg_type: str, msg_id: str | None = "1001", openid: str = OPENID
 
 
 class WeChatServer:
-    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply."""
+    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply.
+
+    `client` is a TestClient, or an httpx.Client whose base_url is a real server (test_wechat_live.py).
+    """
 
     def __init__(
         self,
-        client: TestClient,
+        client: httpx.Client,
         mode: str = "plain",
         aes_key: str = AES_KEY,
         app_id: str = APP_ID,
@@ -243,6 +247,9 @@ def make_settings(**overrides: Any) -> Settings:
         "public_url": PUBLIC_URL,
         "wechat_deadline_s": 3.0,
         "wechat_menu_keys": {"ASK_TUOYU": MENU_QUESTION},
+        # The console's 兼容 mode, so one app takes all three kinds of request; safe mode (the default
+        # with a key) is tested on its own below.
+        "wechat_encrypt_mode": "compat",
     }
     values.update(overrides)
     return Settings.model_validate(values)  # validated like the environment, without reading it
@@ -429,6 +436,18 @@ def test_too_long_or_empty_questions_are_answered_without_the_engine(
     assert fake_engine.calls == []
 
 
+def test_direction_controls_are_refused_and_invisible_characters_removed_as_on_the_api(
+    client: TestClient, fake_engine: FakeEngine
+) -> None:
+    # The API's character rule (api/validation.py): U+202E would make the logged question read backwards.
+    wechat = WeChatServer(client)
+    refused = wechat.open_reply(wechat.post(message_xml("text", msg_id="21", Content="托育\u202e服务")))
+    assert "方向" in refused["Content"] and "U+202E" in refused["Content"]
+    assert fake_engine.calls == []
+    wechat.open_reply(wechat.post(message_xml("text", msg_id="22", Content="托\u200b育\ufeff服务")))
+    assert [question for question, _ in fake_engine.calls] == ["托育服务"]
+
+
 # --- failures -------------------------------------------------------------------------------------
 
 
@@ -524,9 +543,25 @@ def test_channel_not_configured_is_404(
 def test_encrypted_message_without_aes_key_configured_is_400(
     app_factory: Callable[..., TestClient], fake_engine: FakeEngine
 ) -> None:
-    client = app_factory(fake_engine, wechat_aes_key=None)
+    client = app_factory(fake_engine, wechat_aes_key=None, wechat_encrypt_mode=None)
     response = WeChatServer(client, "safe").post(message_xml("text", Content="托育"))
     assert response.status_code == 400 and fake_engine.calls == []
+    # Unsigned, it says nothing about the server's keys: it is refused as unauthenticated.
+    forged = WeChatServer(client, "safe").post(message_xml("text", Content="托育"), bad_signature=True)
+    assert forged.status_code == 403 and fake_engine.calls == []
+
+
+@pytest.mark.parametrize("mode", ["plain", "compat"])
+def test_safe_mode_refuses_plaintext_even_when_signed(
+    app_factory: Callable[..., TestClient], fake_engine: FakeEngine, mode: str
+) -> None:
+    client = app_factory(fake_engine, wechat_encrypt_mode=None)  # an AES key is set: safe by default
+    response = WeChatServer(client, mode).post(message_xml("text", Content="托育"))
+    if mode == "plain":
+        assert response.status_code == 403 and "安全模式" in response.json()["detail"]
+        assert fake_engine.calls == []
+    else:  # the compatible-mode body carries the encrypted copy, which is what safe mode reads
+        assert "<Encrypt>" in response.text
 
 
 # --- retries and the deadline ---------------------------------------------------------------------
