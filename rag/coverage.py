@@ -65,8 +65,10 @@ class CoverageScorer:
         words: Callable[[str], list[str]],
         stats: TermStats,
         place_names: Collection[str] = (),
+        is_word: Callable[[str], bool] = lambda word: True,
     ) -> None:
         self._words = words
+        self._is_word = is_word
         self.stats = stats
         self._place_names = frozenset(place_names)
         self.topic_words = lru_cache(maxsize=4096)(self._topic_words)
@@ -92,9 +94,11 @@ class CoverageScorer:
                 return max(known)
         return self.stats.idf(word)
 
-    def coverage(self, words: Iterable[str], tokens: Collection[str]) -> float:
+    def coverage(self, words: Iterable[str], tokens: Collection[str], text: str = "") -> float:
         """Share of the words' idf weight found in `tokens` (a thesaurus term counts for its word).
 
+        A piece jieba cut that is no dictionary word (口托 out of 每千人口托位数) counts when it occurs in
+        `text` (normalised like the tokens); a real word must be a token (护照 is not in 保护照料).
         1.0 when there are no topic words at all (a question made only of question words restricts
         nothing, and is judged by retrieval alone).
         """
@@ -102,7 +106,7 @@ class CoverageScorer:
         for word in words:
             weight = self.weight(word)
             total += weight
-            if covers(tokens, word):
+            if covers(tokens, word) or (text and len(word) > 1 and not self._is_word(word) and word in text):
                 covered += weight
         return covered / total if total else 1.0
 

@@ -20,6 +20,7 @@ import numpy as np
 from corpus.models import KIND_HEADING, KIND_INDICATOR, Clause, DocumentMeta
 from index.build import indexed_text
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
+from index.tokenize import normalize_text
 from rag import messages
 from rag.answer import AnswerPolicy, Assessed, Decision, Draft, decide
 from rag.citation import format_citation
@@ -72,6 +73,7 @@ class _ClauseCache:
     tokens: dict[int, frozenset[str]] = field(default_factory=dict)
     sentences: dict[int, tuple[Sentence, ...]] = field(default_factory=dict)
     heading_tokens: dict[int, frozenset[str]] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -97,7 +99,13 @@ class Engine:
         # A heading with no body of its own answers nothing; it stays reachable by lookup and in the outline.
         self._answerable = np.array([c.kind != KIND_HEADING for c in self.clauses], dtype=bool)
         stats = TermStats(index.bm25.vocabulary, np.diff(index.bm25.weights.indptr), len(self.clauses))
-        self.coverage = CoverageScorer(index.tokenizer.words, stats, self.places.alias_to_place)
+        dictionary = index.tokenizer.dictionary
+        self.coverage = CoverageScorer(
+            index.tokenizer.words,
+            stats,
+            self.places.alias_to_place,
+            is_word=lambda word: dictionary.get(word, 0) > 0,
+        )
         self.typos: TypoCorrector | None = TypoCorrector.from_index(index)
         self.detail_types: tuple[DetailType, ...] = DETAIL_TYPES
         self._cache = _ClauseCache()
@@ -380,7 +388,7 @@ class Engine:
         assessed = []
         for rank, candidate in enumerate(candidates):
             position = candidate.position
-            coverage = self.coverage.coverage(words, self._tokens(position)) if rank < depth else 0.0
+            coverage = self._clause_coverage(words, position) if rank < depth else 0.0
             similarity = similarities[rank] if similarities is not None and rank < depth else None
             stating = None
             if detail is not None and rank < depth:
@@ -397,14 +405,15 @@ class Engine:
         if self.clauses[position].kind == KIND_INDICATOR:  # a row is one record: its cells state together
             text = self.clauses[position].text
             return (
-                self.coverage.coverage(words, self._tokens(position))
+                self._clause_coverage(words, position)
                 if states_detail(detail, text, question)
                 else 0.0
             )
         best = 0.0
         for sentence in self._sentences(position):
             if states_detail(detail, sentence.text, question):
-                best = max(best, self.coverage.coverage(words, sentence.tokens | heading))
+                text = normalize_text(sentence.text)
+                best = max(best, self.coverage.coverage(words, sentence.tokens | heading, text))
         return best
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Candidate]:
@@ -424,7 +433,7 @@ class Engine:
     ) -> tuple[list[float], list[float] | None]:
         """Return each candidate's topic coverage and (with vectors, outside BM25 mode) its similarity."""
         words = self.coverage.topic_words(query)
-        coverages = [self.coverage.coverage(words, self._tokens(c.position)) for c in candidates]
+        coverages = [self._clause_coverage(words, c.position) for c in candidates]
         similarities = None
         if mode != MODE_BM25:
             similarities = self.retriever.similarities(query, [c.position for c in candidates])
@@ -526,6 +535,13 @@ class Engine:
                 tokens |= sentences[0].tokens
             self._remember(self._cache.heading_tokens, position, tokens)
         return tokens
+
+    def _clause_coverage(self, words: Sequence[str], position: int) -> float:
+        text = self._cache.texts.get(position)
+        if text is None:
+            text = normalize_text(indexed_text(self.clauses[position]))
+            self._remember(self._cache.texts, position, text)
+        return self.coverage.coverage(words, self._tokens(position), text)
 
     def _sentence_words(self, text: str) -> list[str]:
         return self.index.tokenizer.words(text, subwords=True)
