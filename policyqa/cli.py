@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import get_settings
+from policyqa.config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -41,20 +41,41 @@ def _load_engine(index_dir: Path) -> Any:
         sys.stderr.write(f"policyqa: cannot load the index at {index_dir}: {exc}\n")
         sys.stderr.write("policyqa: build it with `policyqa build` first.\n")
         raise SystemExit(EXIT_FAILURE) from exc
-    for warning in engine.index.warnings:  # e.g. BM25-only: how to provide an embedding model
-        sys.stderr.write(f"{warning}\n")
+    # The vector warning belongs to `build` and `serve` (once each); here the live retrievers are in every
+    # --json output, and `search --mode vector` says so when it cannot run. Other warnings (a changed
+    # tokenizer) still show.
+    for warning in engine.index.warnings:
+        if "vector" not in warning.lower():
+            sys.stderr.write(f"{warning}\n")
     return engine
+
+
+def _vectors_off_reason(engine: Any) -> str:
+    """Return why the vector retriever is off for a loaded engine, in one short clause."""
+    manifest = engine.index.manifest
+    if "vector" not in manifest.get("retrievers", ()):
+        missed = manifest.get("vectors_unavailable") or {}
+        why = f": model {missed['model']!r} could not be loaded" if missed.get("model") else ""
+        return f"the index was built without vectors{why}"
+    model = (manifest.get("embedding") or {}).get("model")
+    return f"its embedding model {model!r} cannot be loaded here"
 
 
 # ---------------------------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     """Parse the corpus folder and build the index folder."""
-    from corpus.load import CorpusError, load_corpus
-    from index.build import build_index
-
     settings = get_settings()
     corpus_dir = Path(args.corpus or settings.corpus)
     index_dir = Path(args.index or settings.index)
+    return _build(corpus_dir, index_dir, args.embed_model or settings.embed_model, as_json=args.json)
+
+
+def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool, warn: bool = True) -> int:
+    """Build `index_dir` from `corpus_dir`; return the exit status. `warn=False` leaves the vector
+    warning to the server, which shows it once when it loads the index."""
+    from corpus.load import CorpusError, load_corpus
+    from index.build import build_index
+
     if not corpus_dir.is_dir():
         sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
         return EXIT_FAILURE
@@ -66,9 +87,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not documents:
         sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
         return EXIT_FAILURE
-    report = build_index(
-        documents, index_dir, embed_model=args.embed_model or settings.embed_model
-    )
+    report = build_index(documents, index_dir, embed_model=embed_model, warn=_print_line if warn else _ignore)
     calibration = _calibrate_fusion(index_dir) if "vector" in report.retrievers else None
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
@@ -78,7 +97,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         "retrievers": list(report.retrievers),
         "seconds": round(report.seconds, 2),
     }
-    if args.json:
+    if as_json:
         _print_json(summary)
     else:
         sys.stderr.write(
@@ -86,6 +105,14 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"retrievers {', '.join(report.retrievers)} in {report.seconds:.1f}s\n"
         )
     return 0
+
+
+def _print_line(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _ignore(_: str) -> None:
+    pass
 
 
 def _calibrate_fusion(index_dir: Path) -> dict[str, Any] | None:
@@ -141,6 +168,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.render import render_search
 
     engine = _load_engine(Path(args.index or get_settings().index))
+    if args.mode == "vector" and "vector" not in engine.retrievers:
+        sys.stderr.write(
+            f"policyqa: the vector retriever is off: {_vectors_off_reason(engine)}; search with --mode "
+            "hybrid or bm25, or set POLICYQA_EMBED_MODEL and rebuild (`policyqa build`)\n"
+        )
+        return EXIT_FAILURE
     for query in _questions(args, args.query):
         result = engine.search(query, top_k=args.top_k, mode=args.mode, doc_id=args.doc, region=args.region)
         if args.json or args.batch:
@@ -151,25 +184,38 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the API and the pages; build the index first when it is missing."""
+    """Serve the API and the pages; (re)build the index first when it is missing or out of date."""
     import uvicorn
 
-    from index.store import index_exists
+    from index.store import IndexLoadError, index_exists, load_index
 
     settings = get_settings()
     index_dir = Path(args.index or settings.index)
-    if not index_exists(index_dir):
-        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {settings.corpus}\n")
-        build_args = argparse.Namespace(corpus=None, index=str(index_dir), embed_model=None, json=False)
-        if cmd_build(build_args) != 0:
+    corpus_dir = Path(args.corpus or settings.corpus)
+    build_command = f"policyqa build --corpus {corpus_dir} --index {index_dir}"
+    if index_exists(index_dir):
+        try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
+            loaded = load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
             return EXIT_FAILURE
-    from index.store import IndexLoadError, load_index
-
-    try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
-        load_index(index_dir, load_vectors=False)
-    except IndexLoadError as exc:
-        sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+        rebuild = _out_of_date(loaded, corpus_dir, index_dir, build_command, args.no_build)
+        if rebuild is None:
+            return EXIT_FAILURE
+    elif args.no_build:
+        sys.stderr.write(f"policyqa: refusing to serve: no index at {index_dir}; run `{build_command}`\n")
         return EXIT_FAILURE
+    else:
+        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {corpus_dir}\n")
+        rebuild = True
+    if rebuild:
+        if _build(corpus_dir, index_dir, settings.embed_model, as_json=False, warn=False) != 0:
+            return EXIT_FAILURE
+        try:
+            load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+            return EXIT_FAILURE
     os.environ["POLICYQA_INDEX"] = str(index_dir)
     get_settings.cache_clear()
     uvicorn.run(
@@ -181,6 +227,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
+
+
+def _out_of_date(
+    loaded: Any, corpus_dir: Path, index_dir: Path, build_command: str, no_build: bool
+) -> bool | None:
+    """Return True to rebuild, False to serve as is, None to refuse (--no-build); say why in one line."""
+    from policyqa.freshness import Freshness, check_freshness
+
+    report = check_freshness(loaded.manifest, loaded.documents, corpus_dir)
+    if report.freshness is Freshness.STALE:
+        if no_build:
+            sys.stderr.write(
+                f"policyqa: refusing to serve: the index at {index_dir} is out of date with the corpus "
+                f"({report.reason}); run `{build_command}`, or serve without --no-build\n"
+            )
+            return None
+        sys.stderr.write(
+            f"policyqa: the corpus changed since the index was built ({report.reason}); rebuilding\n"
+        )
+        return True
+    if report.freshness is Freshness.CHANGED_IN_PLACE:
+        sys.stderr.write(
+            f"policyqa: serving {index_dir} as edited in place (add/remove/supersede); it differs from the "
+            f"corpus ({report.reason}), and `{build_command}` would drop those edits\n"
+        )
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--corpus", help="corpus folder the index must match (default $POLICYQA_CORPUS)")
+    p.add_argument(
+        "--no-build", action="store_true", help="refuse to start when the index is missing or out of date"
+    )
     p.set_defaults(func=cmd_serve)
 
     for module_name in EXTRA_COMMAND_MODULES:
@@ -241,7 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     has_text = getattr(args, "question", None) or getattr(args, "query", None)
     if args.command in ("ask", "search") and not has_text and not args.batch:
         parser.error(f"{args.command} needs a question or --batch FILE")
-    return int(args.func(args) or 0)
+    try:  # bad settings stop every command, one line per variable, before any work
+        get_settings()
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"policyqa: {problem}\n")
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
