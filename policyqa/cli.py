@@ -192,7 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     index_dir = Path(args.index or settings.index)
     corpus_dir = Path(args.corpus or settings.corpus)
-    build_command = f"policyqa build --corpus {corpus_dir} --index {index_dir}"
+    build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
     if index_exists(index_dir):
         try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
             loaded = load_index(index_dir, load_vectors=False)
@@ -227,6 +227,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
+
+
+def _program() -> str:
+    """Return how to call `policyqa` from a shell here: its name if PATH finds this one, else its path."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "policyqa"  # the console script of this environment
+    if not beside.is_file() or shutil.which("policyqa") == str(beside):
+        return "policyqa"
+    return str(beside)
 
 
 def _out_of_date(
