@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FAKE_PYTHON = Path(__file__).with_name("fake_python.py")
 FAKE_TOOL = """#!/usr/bin/env bash
 printf '%s\\n' "$0 $*" >> "$FAKE_STATE/tools.log"
-if [[ "$(basename "$0")" == apt-get && " $* " == *" python3-venv "* ]]; then touch "$FAKE_STATE/apt-python3-venv"; fi
+if [[ "$(basename "$0")" == apt-get && " $* " == *" python3-venv "* ]]; then
+  touch "$FAKE_STATE/apt-python3-venv"
+fi
 if [[ "$(basename "$0")" == apt-cache ]]; then exit 0; fi
 if [[ "$(basename "$0")" == dpkg-query ]]; then exit 1; fi
 if [[ "$(basename "$0")" == sudo ]]; then exec "$@"; fi
@@ -102,9 +104,7 @@ def test_first_install_makes_the_venv_and_installs_torch_cpu_first(sandbox: Sand
     assert not [c for c in sandbox.calls("base") if c[:2] == ["-m", "pip"]]
 
 
-def test_second_run_skips_pip_and_a_changed_pyproject_reinstalls(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+def test_second_run_skips_pip_and_a_changed_pyproject_reinstalls(sandbox: Sandbox, tmp_path: Path) -> None:
     assert sandbox.run("install.sh").returncode == 0
     again = sandbox.run("install.sh")
     assert again.returncode == 0 and sandbox.pip_installs() == []
