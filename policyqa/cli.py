@@ -15,6 +15,9 @@ from policyqa.config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+# A new worker (after SIGHUP: `systemctl reload`) loads the index and the model before it serves; uvicorn's
+# default of 5 s is too short for that on a small machine, and then the reload is abandoned.
+WORKER_START_TIMEOUT_S = 120
 
 
 def _print_json(obj: Any) -> None:
@@ -225,6 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
     return 0
 
