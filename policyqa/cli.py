@@ -188,37 +188,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API and the pages; (re)build the index first when it is missing or out of date."""
+    import gc
+
     import uvicorn
 
-    from index.store import IndexLoadError, index_exists, load_index
-
-    settings = get_settings()
-    index_dir = Path(args.index or settings.index)
-    corpus_dir = Path(args.corpus or settings.corpus)
-    build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
-    if index_exists(index_dir):
-        try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
-            loaded = load_index(index_dir, load_vectors=False)
-        except IndexLoadError as exc:
-            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
-            return EXIT_FAILURE
-        rebuild = _out_of_date(loaded, corpus_dir, index_dir, build_command, args.no_build)
-        if rebuild is None:
-            return EXIT_FAILURE
-    elif args.no_build:
-        sys.stderr.write(f"policyqa: refusing to serve: no index at {index_dir}; run `{build_command}`\n")
+    index_dir = _index_to_serve(args)
+    if index_dir is None:
         return EXIT_FAILURE
-    else:
-        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {corpus_dir}\n")
-        rebuild = True
-    if rebuild:
-        if _build(corpus_dir, index_dir, settings.embed_model, as_json=False, warn=False) != 0:
-            return EXIT_FAILURE
-        try:
-            load_index(index_dir, load_vectors=False)
-        except IndexLoadError as exc:
-            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
-            return EXIT_FAILURE
+    gc.collect()  # what the checks loaded is not kept beside the workers' (or the one worker's) index
     os.environ["POLICYQA_INDEX"] = str(index_dir)
     get_settings.cache_clear()
     uvicorn.run(
@@ -231,6 +208,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
     return 0
+
+
+def _index_to_serve(args: argparse.Namespace) -> Path | None:
+    """Return the index folder to serve, built or rebuilt if needed; None (said why) when it cannot be."""
+    from index.store import IndexLoadError, index_exists, load_index
+
+    settings = get_settings()
+    index_dir = Path(args.index or settings.index)
+    corpus_dir = Path(args.corpus or settings.corpus)
+    build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
+    if index_exists(index_dir):
+        try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
+            loaded = load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+            return None
+        rebuild = _out_of_date(loaded, corpus_dir, index_dir, build_command, args.no_build)
+        if rebuild is None:
+            return None
+    elif args.no_build:
+        sys.stderr.write(f"policyqa: refusing to serve: no index at {index_dir}; run `{build_command}`\n")
+        return None
+    else:
+        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {corpus_dir}\n")
+        rebuild = True
+    if rebuild:
+        if _build(corpus_dir, index_dir, settings.embed_model, as_json=False, warn=False) != 0:
+            return None
+        try:
+            load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+            return None
+    return index_dir
 
 
 def _program() -> str:
