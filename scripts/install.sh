@@ -108,7 +108,10 @@ else
   PIP=("$VENV/bin/python" -m pip install --quiet)
   if ! "$VENV/bin/python" -I -c "import torch" >/dev/null 2>&1; then
     step "installing torch (CPU build): $TORCH_SPEC"
-    "${PIP[@]}" "$TORCH_SPEC" 2>/dev/null || "${PIP[@]}" "$TORCH_SPEC" --index-url "$TORCH_INDEX_URL"
+    "${PIP[@]}" "$TORCH_SPEC" 2>/dev/null || "${PIP[@]}" "$TORCH_SPEC" --index-url "$TORCH_INDEX_URL" ||
+      die "could not install $TORCH_SPEC for Python $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])'):" \
+        "neither pip's package index nor $TORCH_INDEX_URL offered it (offline? set TORCH_INDEX_URL to a mirror," \
+        "or TORCH_SPEC to a torch wheel file)"
   fi
   if [[ "$MODE" == dev ]]; then
     step "installing policyqa with the test tools"

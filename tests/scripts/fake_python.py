@@ -3,7 +3,8 @@
 It answers the calls the scripts make (venv creation, pip, import probes, `-m` tools) from a state folder
 ($FAKE_STATE) instead of installing anything, and logs each call as one JSON line in $FAKE_STATE/calls.jsonl:
 {"role": "base" | "venv", "args": [...]}. Knobs (files in $FAKE_STATE): `no-ensurepip` (venv has no pip
-until apt installs python3-venv), `no-local-torch` (the CPU torch is only on PyTorch's index).
+until apt installs python3-venv), `no-local-torch` (the CPU torch is only on PyTorch's index),
+`no-torch-index` (nor there).
 """
 
 import json
@@ -71,7 +72,8 @@ def pip(args: list[str]) -> int:
     names: set[str] = set()
     for arg in args[1:]:
         if arg.startswith("torch"):
-            if (STATE / "no-local-torch").exists() and "--index-url" not in args:
+            offline = (STATE / "no-torch-index").exists()
+            if (STATE / "no-local-torch").exists() and ("--index-url" not in args or offline):
                 print("ERROR: No matching distribution found for " + arg, file=sys.stderr)
                 return 1
             names.add("torch")

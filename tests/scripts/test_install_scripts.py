@@ -142,6 +142,15 @@ def test_torch_comes_from_the_cpu_index_when_no_local_wheel(sandbox: Sandbox) ->
     ]
 
 
+def test_no_torch_anywhere_stops_with_what_to_set(sandbox: Sandbox) -> None:
+    (sandbox.state / "no-local-torch").touch()
+    (sandbox.state / "no-torch-index").touch()
+    result = sandbox.run("install.sh")
+    assert result.returncode != 0
+    assert "could not install torch==2.13.0+cpu" in result.stderr and "TORCH_INDEX_URL" in result.stderr
+    assert [c for c in sandbox.pip_installs() if "-e" in c] == []  # stopped before the project
+
+
 def test_another_base_interpreter_recreates_the_venv(sandbox: Sandbox) -> None:
     assert sandbox.run("install.sh").returncode == 0
     result = sandbox.run("install.sh", FAKE_BASE_ID="/opt/python3.12/bin/python3 3.12.3")
