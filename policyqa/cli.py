@@ -78,6 +78,7 @@ def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool
     warning to the server, which shows it once when it loads the index."""
     from corpus.load import CorpusError, load_corpus
     from index.build import build_index
+    from policyqa.freshness import record_corpus_folder
 
     if not corpus_dir.is_dir():
         sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
@@ -91,6 +92,7 @@ def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool
         sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
         return EXIT_FAILURE
     report = build_index(documents, index_dir, embed_model=embed_model, warn=_print_line if warn else _ignore)
+    record_corpus_folder(index_dir, corpus_dir)
     calibration = _calibrate_fusion(index_dir) if "vector" in report.retrievers else None
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
@@ -216,7 +218,7 @@ def _index_to_serve(args: argparse.Namespace) -> Path | None:
 
     settings = get_settings()
     index_dir = Path(args.index or settings.index)
-    corpus_dir = Path(args.corpus or settings.corpus)
+    corpus_dir = _corpus_to_compare(args, index_dir)
     build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
     if index_exists(index_dir):
         try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
@@ -242,6 +244,25 @@ def _index_to_serve(args: argparse.Namespace) -> Path | None:
             sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
             return None
     return index_dir
+
+
+def _corpus_to_compare(args: argparse.Namespace, index_dir: Path) -> Path:
+    """Return the corpus folder the served index must match: --corpus, else POLICYQA_CORPUS when it is set,
+    else the folder the index was built from, else the default."""
+    from policyqa.freshness import recorded_corpus_folder
+
+    settings = get_settings()
+    if args.corpus:
+        return Path(args.corpus)
+    recorded = recorded_corpus_folder(index_dir)
+    if "corpus" in settings.model_fields_set or recorded is None:
+        return Path(settings.corpus)
+    if recorded != Path(settings.corpus).resolve():
+        sys.stderr.write(
+            f"policyqa: serving the index of {recorded} (built from it; --corpus or POLICYQA_CORPUS "
+            "chooses another folder)\n"
+        )
+    return recorded
 
 
 def _program() -> str:

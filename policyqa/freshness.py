@@ -9,7 +9,9 @@ reported, not rebuilt.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -19,6 +21,24 @@ from corpus.load import CorpusError, load_corpus
 from corpus.models import DocumentMeta
 from index.store import corpus_checksum
 from index.update import STATUS_IN_FORCE, TOKENS_FILE
+
+# Written into the index folder by `policyqa build` (not part of the manifest): the corpus folder it read,
+# so that `serve` without --corpus or POLICYQA_CORPUS compares the index with the folder it came from.
+BUILT_FROM_FILE = "built_from.json"
+
+
+def record_corpus_folder(index_dir: Path, corpus_dir: Path) -> None:
+    """Note in the index folder which corpus folder it was just built from."""
+    (index_dir / BUILT_FROM_FILE).write_text(
+        json.dumps({"corpus": str(corpus_dir.resolve())}, ensure_ascii=False), encoding="utf-8"
+    )
+
+
+def recorded_corpus_folder(index_dir: Path) -> Path | None:
+    """Return the corpus folder the index was built from, if `record_corpus_folder` noted one."""
+    with suppress(OSError, ValueError, KeyError, TypeError):
+        return Path(json.loads((index_dir / BUILT_FROM_FILE).read_text(encoding="utf-8"))["corpus"])
+    return None
 
 
 class Freshness(Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -171,3 +172,28 @@ def test_serve_rebuilds_a_stale_index_once_and_warns_once(tmp_path: Path) -> Non
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len([line for line in lines if "rebuilding" in line]) == 1
     assert len([line for line in lines if "WARNING" in line and "vector" in line]) == 1
+
+
+def test_serve_compares_with_the_folder_the_index_was_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from policyqa import cli
+    from policyqa.config import get_settings
+
+    # Built with --corpus, served without it: not rebuilt from the default folder behind the user's back.
+    four, index = _four_documents(tmp_path), tmp_path / "index"
+    env = {"POLICYQA_EMBED_MODEL": str(tmp_path / "missing-model")}
+    assert run("build", "--corpus", str(four), "--index", str(index), env=env).returncode == 0
+    monkeypatch.delenv("POLICYQA_CORPUS", raising=False)
+    get_settings.cache_clear()
+    serve = argparse.Namespace(index=str(index), corpus=None, no_build=True)
+    assert cli._index_to_serve(serve) == index
+    assert f"serving the index of {four}" in capsys.readouterr().err
+    # An explicit POLICYQA_CORPUS wins: the bundled five documents are not what was built.
+    monkeypatch.setenv("POLICYQA_CORPUS", str(ROOT / "corpus" / "data"))
+    get_settings.cache_clear()
+    try:
+        assert cli._index_to_serve(serve) is None
+    finally:
+        get_settings.cache_clear()
+    assert "out of date" in capsys.readouterr().err

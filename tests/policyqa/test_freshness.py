@@ -11,7 +11,7 @@ from corpus.load import load_corpus
 from index.build import build_index
 from index.store import load_index
 from index.update import remove_documents, set_status
-from policyqa.freshness import Freshness, check_freshness
+from policyqa.freshness import Freshness, check_freshness, record_corpus_folder, recorded_corpus_folder
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 
@@ -78,3 +78,12 @@ def test_a_status_set_by_staff_counts_as_an_edit_in_place(index: Path, corpus: P
 def test_no_corpus_folder_serves_what_is_built(index: Path, tmp_path: Path) -> None:
     report = verdict(index, tmp_path / "missing")
     assert report.freshness is Freshness.NO_CORPUS and report.index_documents == 5
+
+
+def test_the_corpus_folder_of_a_build_is_recorded_in_the_index(index: Path, corpus: Path) -> None:
+    assert (
+        recorded_corpus_folder(index) is None
+    )  # build_index alone does not record it; `policyqa build` does
+    record_corpus_folder(index, corpus)
+    assert recorded_corpus_folder(index) == corpus.resolve()
+    assert load_index(index, load_vectors=False).manifest["document_count"] == 5  # the index still loads
