@@ -112,7 +112,9 @@ def accepted_values(info: FieldInfo) -> str:
     """Return what a settings field accepts, in words (e.g. "a whole number >= 0")."""
     base = _base_type(info.annotation)
     origin = typing.get_origin(base)
-    if base is bool:
+    if origin is typing.Literal:
+        words = "one of " + ", ".join(str(choice) for choice in typing.get_args(base))
+    elif base is bool:
         words = "true or false"
     elif base is int:
         words = "a whole number"
@@ -145,7 +147,11 @@ def describe_validation_error(error: ValidationError) -> list[str]:
     fields = _fields_by_alias()
     problems: dict[str, str] = {}
     for item in error.errors():
-        variable = str(item["loc"][0]) if item["loc"] else "settings"
+        if not item["loc"]:  # a rule across several settings: its message names them
+            message = str(item.get("ctx", {}).get("error", item["msg"]))
+            problems.setdefault(message, f"bad settings: {message}")
+            continue
+        variable = str(item["loc"][0])
         if variable in problems:
             continue
         info = fields.get(variable)

@@ -72,3 +72,32 @@ def test_dotenv_is_read_from_the_repository_root_not_the_working_directory(tmp_p
     ).stdout.strip()
     if not ENV_FILE.exists():  # a developer's own .env may set it; CI has none
         assert shown == "120"
+
+
+def test_choices_and_rules_across_settings_read_plainly() -> None:
+    from typing import Literal
+
+    from pydantic import BaseModel, ValidationError, model_validator
+    from pydantic.fields import FieldInfo
+
+    from policyqa.config import accepted_values, describe_validation_error
+
+    assert accepted_values(FieldInfo.from_annotation(Literal["plain", "compat", "safe"])) == (
+        "one of plain, compat, safe"
+    )
+
+    class Pair(BaseModel):
+        mode: str = "safe"
+        key: str | None = None
+
+        @model_validator(mode="after")
+        def _needs_key(self) -> Pair:
+            if self.mode == "safe" and not self.key:
+                raise ValueError("WECHAT_ENCRYPT_MODE=safe needs WECHAT_AES_KEY")
+            return self
+
+    with pytest.raises(ValidationError) as caught:
+        Pair()
+    assert describe_validation_error(caught.value) == [
+        "bad settings: WECHAT_ENCRYPT_MODE=safe needs WECHAT_AES_KEY"
+    ]
