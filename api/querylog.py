@@ -1,8 +1,10 @@
 """The query log for staff: one SQLite row per answered question (`POLICYQA_QUERY_LOG` names the file).
 
-Row: ts (UTC ISO), channel (web / wechat / api), question, status (found / not_found / error), top
-clause id, latency in ms, and the session or follower id HASHED (sha256 with a random salt kept in the
-log's `meta` table): raw OpenIDs and session ids never reach the file, and nothing secret is logged.
+Row: ts (UTC ISO), channel (web / wechat / api), question, status (found / partial / not_found / error),
+top clause id, latency in ms, the session or follower id HASHED (sha256 with a random salt kept in the
+log's `meta` table): raw OpenIDs and session ids never reach the file, and nothing secret is logged; and
+`query_id`, a random public id the ask response carries so that a 👍/👎 (table `feedback`, one per
+question, the latest wins) can refer to its row without exposing row numbers.
 
 Durability: the row is committed before the answer is sent (the insert runs in the worker thread that
 computed the answer, ~0.1 ms), so an answer a client received is in the log even if the server is
@@ -14,6 +16,7 @@ synchronous=FULL would cover that at the price of an fsync per question.)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import sqlite3
@@ -34,7 +37,16 @@ CHANNEL_API = "api"
 CHANNELS = (CHANNEL_WEB, CHANNEL_WECHAT, CHANNEL_API)
 STATUS_ERROR = "error"
 STATUS_NOT_FOUND = "not_found"
-SCHEMA_VERSION = 1
+STATUS_PARTIAL = "partial"
+RATING_UP = "up"
+RATING_DOWN = "down"
+RATINGS = (RATING_UP, RATING_DOWN)
+# Why an answer did not help (👎), as the chat page offers them: 没回答我的问题 / 条款不对 / 其他.
+REASON_NOT_ANSWERED = "not_answered"
+REASON_WRONG_CLAUSE = "wrong_clause"
+REASON_OTHER = "other"
+REASONS = (REASON_NOT_ANSWERED, REASON_WRONG_CLAUSE, REASON_OTHER)
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000  # several uvicorn workers may write the same file
 HASH_CHARS = 32
 _TRAILING_PUNCTUATION = " \t?？!！。.,，~～"
@@ -52,7 +64,18 @@ CREATE TABLE IF NOT EXISTS queries (
     session_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS queries_status ON queries (status);
+CREATE TABLE IF NOT EXISTS feedback (
+    query_row INTEGER PRIMARY KEY REFERENCES queries (id),
+    ts TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    reason TEXT
+);
 """
+# Version 1 logs have no query_id: added in place (old rows keep NULL and cannot get feedback).
+_MIGRATE_QUERY_ID = (
+    "ALTER TABLE queries ADD COLUMN query_id TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS queries_query_id ON queries (query_id)",
+)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -73,6 +96,11 @@ class QueryLog:
         self._connection: sqlite3.Connection | None = _connect(self.path)
         with self._lock:
             self._connection.executescript(_SCHEMA)
+            columns = {row[1] for row in self._connection.execute("PRAGMA table_info(queries)")}
+            if "query_id" not in columns:
+                with contextlib.suppress(sqlite3.OperationalError):  # another worker added it first
+                    self._connection.execute(_MIGRATE_QUERY_ID[0])
+            self._connection.execute(_MIGRATE_QUERY_ID[1])
             self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             # INSERT OR IGNORE + read back: two workers opening a new log agree on one salt.
             self._connection.execute(
@@ -95,8 +123,9 @@ class QueryLog:
         top_clause_id: str | None,
         latency_ms: float,
         session_id: str | None = None,
+        query_id: str | None = None,
     ) -> None:
-        """Insert one row and commit it; `session_id` (raw) is hashed here."""
+        """Insert one row and commit it; `session_id` (raw) is hashed here; `query_id` is stored as is."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; one of {CHANNELS}")
         row = (
@@ -107,13 +136,15 @@ class QueryLog:
             top_clause_id,
             round(latency_ms, 2),
             self.hash_id(session_id) if session_id else None,
+            query_id,
         )
         with self._lock:
             if self._connection is None:
                 return  # closed at shutdown: late writers are dropped rather than crashing the request
             self._connection.execute(
-                "INSERT INTO queries (ts, channel, question, status, top_clause_id, latency_ms, session_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO queries"
+                " (ts, channel, question, status, top_clause_id, latency_ms, session_hash, query_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
 
@@ -124,6 +155,7 @@ class QueryLog:
         answer: Answer | None,
         latency_ms: float,
         session_id: str | None = None,
+        query_id: str | None = None,
     ) -> None:
         """Insert the row for an engine answer (status and top clause taken from it; None = an error)."""
         top = answer.hits[0].clause.id if answer is not None and answer.hits else None
@@ -134,7 +166,44 @@ class QueryLog:
             top_clause_id=top,
             latency_ms=latency_ms,
             session_id=session_id,
+            query_id=query_id,
         )
+
+    def record_feedback(self, query_id: str, rating: str, reason: str | None = None) -> bool:
+        """Store 👍/👎 (and why) for the question logged under `query_id`; the latest vote replaces an
+        earlier one. Return False when no row has that id."""
+        if rating not in RATINGS or (reason is not None and reason not in REASONS):
+            raise ValueError(f"rating one of {RATINGS}, reason one of {REASONS} or None")
+        ts = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            if self._connection is None:
+                return False
+            row = self._connection.execute(
+                "SELECT id FROM queries WHERE query_id = ?", (query_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            self._connection.execute(
+                "INSERT INTO feedback (query_row, ts, rating, reason) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (query_row) DO UPDATE SET ts = excluded.ts, rating = excluded.rating,"
+                " reason = excluded.reason",
+                (row[0], ts, rating, reason),
+            )
+        return True
+
+    def gap_rows(self, since_ts: str) -> list[GapRow]:
+        """Return the questions asked since `since_ts` (UTC ISO) that were answered `partial` or
+        `not_found` or marked 👎, oldest first: what the policies do not answer."""
+        with self._lock:
+            if self._connection is None:
+                return []
+            rows = self._connection.execute(
+                "SELECT q.ts, q.question, q.status, f.rating, f.reason FROM queries q"
+                " LEFT JOIN feedback f ON f.query_row = q.id"
+                " WHERE q.ts >= ? AND (q.status IN (?, ?) OR f.rating = ?) ORDER BY q.id",
+                (since_ts, STATUS_PARTIAL, STATUS_NOT_FOUND, RATING_DOWN),
+            ).fetchall()
+        return [GapRow(*row) for row in rows]
 
     def close(self) -> None:
         """Checkpoint the WAL into the main file and close (idempotent)."""
@@ -143,6 +212,17 @@ class QueryLog:
                 self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._connection.close()
                 self._connection = None
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """One logged question the answer did not cover: when, what, its status and any 👎 with its reason."""
+
+    ts: str
+    question: str
+    status: str
+    rating: str | None
+    reason: str | None
 
 
 def open_query_log(path: Path | None) -> QueryLog | None:

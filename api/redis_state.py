@@ -1,13 +1,16 @@
-"""Redis versions of the API's shared state, for several workers: the WeChat retry store and the rate limiter.
+"""Redis versions of the API's shared state, for several workers: the WeChat retry store, the WeChat
+nonce store and the rate limiter.
 
 `RedisReplyStore` implements `api.wechat.dedup.ReplyStore`: the first worker to see a MsgId claims it
 (SET NX with a short lease), computes the reply and stores it under the key with the retry window's TTL;
 a worker that finds the claim polls until the reply appears (or the lease lapses, when it claims and
-computes itself). `RedisRateLimitStore` implements `api.ratelimit.RateLimitStore` with fixed windows.
+computes itself). `RedisNonceStore` implements `api.wechat.nonce.NonceStore` with SET NX.
+`RedisRateLimitStore` implements `api.ratelimit.RateLimitStore` with fixed windows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     import redis
 
 REPLY_PREFIX = "reply:"
+NONCE_PREFIX = "wechat-nonce:"
 REPLY_TTL_SECONDS = 60  # WeChat's retries span ~15 s; as api/wechat/dedup.RETRY_WINDOW_SECONDS
 CLAIM_LEASE_SECONDS = 15  # a claim whose worker died lapses after this, and another worker recomputes
 POLL_INTERVAL_SECONDS = 0.05
@@ -92,6 +96,25 @@ class RedisReplyStore:
                 return str(value)
             time.sleep(self.poll_interval)
         return None
+
+
+class RedisNonceStore:
+    """`NonceStore` (see api/wechat/nonce.py) shared by workers: the first to see a (timestamp, nonce)
+    binds it to its body digest."""
+
+    def __init__(self, client: redis.Redis, prefix: str = KEY_PREFIX + NONCE_PREFIX) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def claim(self, timestamp: str, nonce: str, digest: str, ttl_seconds: int) -> bool:
+        """Return True when (timestamp, nonce) is new or was seen with the same body digest."""
+        # Hashed: the nonce comes from the query string and may be long.
+        pair = hashlib.sha256(f"{timestamp}\x00{nonce}".encode("utf-8", "surrogateescape")).hexdigest()
+        redis_key = self._prefix + pair
+        if self._client.set(redis_key, digest, nx=True, ex=ttl_seconds):
+            return True
+        seen: Any = self._client.get(redis_key)
+        return seen is None or str(seen) == digest  # None: it expired in between; nobody holds it
 
 
 class RedisRateLimitStore:

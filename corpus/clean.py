@@ -1,8 +1,6 @@
-"""Page clutter, duplicated scraped blocks, and text normalisation used only for matching.
+"""Which source lines are not document text: page clutter, 公文 header fields and duplicated scraped blocks.
 
-Stored clause text is never normalised: `normalize` maps characters one to one (full-width ASCII to
-half-width, ideographic/em spaces to a plain space) so positions found on the normalised line cut the
-original line at the same place.
+Lines are compared on `corpus.text.compact` keys; the lines themselves are never changed.
 """
 
 from __future__ import annotations
@@ -10,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from corpus.metadata import is_metadata_line, parse_header_fields
+from corpus.numbering import match_numbering
+from corpus.text import compact, normalize
+
 REASON_CLUTTER = "clutter"
 REASON_DUPLICATE = "duplicate"
 REASON_METADATA = "metadata"
-
-_WIDTH_MAP = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_WIDTH_MAP.update({0x3000: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2009: 0x20, 0x00A0: 0x20, 0xFEFF: 0x20})
 
 # Site furniture printed around the document by the web page it was scraped from.
 _CLUTTER_LINES = {
@@ -60,63 +59,8 @@ _LINK_LABEL = re.compile(
 # Everything after these belongs to the site or to the 公文 版记, not to the policy text.
 _TRAILER_START = re.compile(r"^(转载声明|免责声明|版权声明)")
 _COPY_TO = re.compile(r"^抄送[:]")
-# Metadata labels of a 公文 header (government website layout) and of a news page.
-METADATA_LABELS = (
-    "索引号",
-    "发布机构",
-    "发文机关",
-    "成文日期",
-    "发布日期",
-    "主题分类",
-    "体裁分类",
-    "组配分类",
-    "发文字号",
-    "文号",
-    "有效性",
-    "公开方式",
-    "信息来源",
-    "文章来源",
-    "来源",
-)
-_METADATA_LINE = re.compile("^(" + "|".join(sorted(METADATA_LABELS, key=len, reverse=True)) + r")(\s|[:]|$)")
 _MIN_DUPLICATE_PARAGRAPH = 30
 _MIN_DUPLICATE_TITLE = 20
-
-
-def normalize(text: str) -> str:
-    """Map full-width ASCII to half-width and special spaces to " ", one character for one."""
-    return text.translate(_WIDTH_MAP)
-
-
-def compact(text: str) -> str:
-    """Normalised text without any whitespace: the key used to compare lines and titles."""
-    return "".join(normalize(text).split())
-
-
-def reflow(text: str) -> str:
-    """Join lines broken inside a sentence (PDF-style) for display or matching; blank lines and
-    lines ending a sentence keep their break."""
-    from corpus.numbering import ends_sentence, match_numbering
-
-    lines = text.split("\n")
-    out: list[str] = []
-    for line in lines:
-        if (
-            out
-            and out[-1].strip()
-            and line.strip()
-            and not ends_sentence(out[-1])
-            and not match_numbering(line)
-        ):
-            out[-1] = out[-1].rstrip() + line.strip()
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def is_metadata_line(line: str) -> bool:
-    """Whether a line is a header field line such as "索引号 … 发布机构 …" or "发布日期:2022-12-15"."""
-    return bool(_METADATA_LINE.match(normalize(line).strip()))
 
 
 def classify_lines(lines: Sequence[str], body_start: int | None = None) -> dict[int, str]:
@@ -162,8 +106,6 @@ def _mark_clutter(lines: Sequence[str], keys: Sequence[str], dropped: dict[int, 
 
 def _mark_copy_to(lines: Sequence[str], keys: Sequence[str], start: int, dropped: dict[int, str]) -> None:
     # 抄送 names the bodies receiving copies; its list may wrap onto following short lines.
-    from corpus.numbering import match_numbering
-
     dropped[start] = REASON_CLUTTER
     for index in range(start + 1, len(lines)):
         if not keys[index] or index in dropped:
@@ -177,8 +119,6 @@ def _mark_metadata(
     lines: Sequence[str], keys: Sequence[str], dropped: dict[int, str], header_end: int
 ) -> None:
     """Header field lines become metadata; a second printing of the same fields is a duplicate."""
-    from corpus.metadata import parse_header_fields
-
     blocks: list[list[int]] = []
     for index in range(len(lines)):
         if index in dropped or not keys[index] or not is_metadata_line(lines[index]):

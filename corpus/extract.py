@@ -22,10 +22,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from corpus.clean import METADATA_LABELS, compact
+from corpus.metadata import METADATA_LABELS
 from corpus.models import Document
-from corpus.numbering import ends_sentence, match_numbering
+from corpus.numbering import match_numbering
 from corpus.parse import parse_text
+from corpus.sentences import ends_sentence
+from corpus.text import compact
 
 FORMAT_TEXT = "text"
 FORMAT_HTML = "html"

@@ -7,15 +7,14 @@ never taken: only a header field or a line that is nothing but a document number
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 
-from corpus.clean import METADATA_LABELS, compact, normalize
+from corpus.docnumber import normalize_doc_number
 from corpus.models import DocumentMeta, Relation
+from corpus.placenames import province_names
+from corpus.text import compact, normalize
 
 RELATION_INTERPRETS = "interprets"
 TYPE_INTERPRETATION = "政策解读"
@@ -42,10 +41,26 @@ DOC_TYPES = (
     "通知",
     "纲要",
 )
-_LABEL_RE = re.compile("(" + "|".join(sorted(METADATA_LABELS, key=len, reverse=True)) + r")\s*[:：]?")
-_DOC_NUMBER_RE = re.compile(
-    r"^(?P<org>[\u4e00-\u9fa5]{1,16})[〔\[(（［【](?P<year>\d{4})[〕\])）］】]\s*(?P<n>\d{1,5})\s*号$"
+# Metadata labels of a 公文 header (government website layout) and of a news page.
+METADATA_LABELS = (
+    "索引号",
+    "发布机构",
+    "发文机关",
+    "成文日期",
+    "发布日期",
+    "主题分类",
+    "体裁分类",
+    "组配分类",
+    "发文字号",
+    "文号",
+    "有效性",
+    "公开方式",
+    "信息来源",
+    "文章来源",
+    "来源",
 )
+_METADATA_LINE = re.compile("^(" + "|".join(sorted(METADATA_LABELS, key=len, reverse=True)) + r")(\s|[:]|$)")
+_LABEL_RE = re.compile("(" + "|".join(sorted(METADATA_LABELS, key=len, reverse=True)) + r")\s*[:：]?")
 _DATE_ISO = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})")
 _DATE_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _NOTICE_TITLE = re.compile(r"^(?P<issuer>.+?)关于印发(?P<inner>.+)的通知$")
@@ -66,6 +81,11 @@ class PreambleFacts:
     titles: tuple[tuple[str, int], ...] = ()  # title blocks outside the 通知, in reading order
 
 
+def is_metadata_line(line: str) -> bool:
+    """Whether a line is a header field line such as "索引号 … 发布机构 …" or "发布日期:2022-12-15"."""
+    return bool(_METADATA_LINE.match(normalize(line).strip()))
+
+
 def parse_header_fields(lines: Iterable[str]) -> dict[str, str]:
     """Read "label value label value" header lines (either layout) into {label: value}."""
     fields: dict[str, str] = {}
@@ -77,16 +97,6 @@ def parse_header_fields(lines: Iterable[str]) -> dict[str, str]:
             label = match.group(1)
             fields.setdefault(label, text[match.end() : end].strip())
     return fields
-
-
-def normalize_doc_number(text: str) -> str | None:
-    """Return a 发文字号 in the standard 〔YYYY〕N号 form ([] () ［］ variants accepted), else None."""
-    found = _DOC_NUMBER_RE.match(compact(text).replace("(", "（").replace(")", "）"))
-    if not found:
-        found = _DOC_NUMBER_RE.match(compact(text))
-    if not found:
-        return None
-    return f"{found.group('org')}〔{found.group('year')}〕{found.group('n')}号"
 
 
 def parse_date(text: str) -> str | None:
@@ -123,19 +133,6 @@ def doc_type_of(title: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def _provinces() -> dict[str, str]:
-    """Map every province-level name, full or short, to its full name."""
-    path = Path(__file__).with_name("resources") / "provinces.json"
-    table: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
-    names: dict[str, str] = {}
-    for full, shorts in table.items():
-        names[full] = full
-        for short in shorts:
-            names[short] = full
-    return names
-
-
 def region_of(title: str) -> tuple[str, tuple[str, ...]] | None:
     """Region named at the start of a title, most specific first, with its enclosing places.
 
@@ -143,9 +140,10 @@ def region_of(title: str) -> tuple[str, tuple[str, ...]] | None:
     """
     text = compact(title).lstrip("《")
     places: list[str] = []
-    for name in sorted(_provinces(), key=len, reverse=True):
+    provinces = province_names()
+    for name in sorted(provinces, key=len, reverse=True):
         if text.startswith(name):
-            places.append(_provinces()[name])
+            places.append(provinces[name])
             text = text[len(name) :]
             break
     for pattern in (_PREFECTURE, _COUNTY):
@@ -163,7 +161,7 @@ def title_key(title: str) -> str:
     text = compact(title).replace("《", "").replace("》", "")
     for dash in "—–－―":
         text = text.replace(dash, "-")
-    for name in sorted(_provinces(), key=len, reverse=True):
+    for name in sorted(province_names(), key=len, reverse=True):
         if text.startswith(name):
             return text[len(name) :]
     return text

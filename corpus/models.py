@@ -16,6 +16,11 @@ KIND_INDICATOR = "indicator"  # one row of a flattened indicator table (专栏�
 KIND_PROJECT = "project"  # one project of a 专栏 box
 KIND_HEADING = "heading"  # a heading with no body of its own (kept so the outline is complete)
 
+# Document statuses (有效性 of a 公文): staff mark a repealed document 失效; it is then no longer answered by
+# default, staff search still finds it, and answers say so.
+STATUS_IN_FORCE = "有效"
+STATUS_REPEALED = "失效"
+
 
 @dataclass(frozen=True)
 class Relation:
@@ -45,9 +50,14 @@ class DocumentMeta:
     relations: tuple[Relation, ...] = ()
     source_file: str = ""
     checksum: str = ""  # sha256 of the source bytes
-    status: str = "有效"  # 有效 / 失效
+    status: str = STATUS_IN_FORCE  # STATUS_IN_FORCE / STATUS_REPEALED
     superseded_by: str | None = None
     evidence: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def in_force(self) -> bool:
+        """Whether the document still applies: neither repealed (失效) nor superseded by another."""
+        return self.status != STATUS_REPEALED and not self.superseded_by
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the `doc` field of clause output)."""

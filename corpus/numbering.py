@@ -1,7 +1,7 @@
 """Recognise every numbering level of Chinese official documents on one line.
 
 One pass, one table of patterns: 第X编/章/节/条/款, 一、, （一）/(一), 1./1．/1、, （1）/(1), ①,
-"——" lead items and 专栏N boxes. Matching runs on the width-normalised line (see `clean.normalize`,
+"——" lead items and 专栏N boxes. Matching runs on the width-normalised line (see `text.normalize`,
 which maps characters one to one), so the printed number is cut from the original line unchanged.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from corpus.clean import compact, normalize
+from corpus.sentences import first_full_stop
+from corpus.text import compact, normalize
 
 STYLE_PART = "part"  # 第X编
 STYLE_CHAPTER = "chapter"  # 第X章
@@ -36,6 +37,8 @@ _LEGAL_UNIT = {
 }
 
 _CN_NUM = "零〇一二三四五六七八九十百千两"
+# A number as printed or typed, in Arabic or Chinese numerals (17, 十七, 一百零三).
+NUMERAL = rf"[0-9{_CN_NUM}]+"
 _CN_VALUES = {
     "零": 0,
     "〇": 0,
@@ -62,10 +65,6 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (STYLE_CIRCLED, re.compile(f"([{_CIRCLED}])")),
     (STYLE_DASH, re.compile(r"(——)(?!—)")),
 )
-
-# Sentence-final characters: a line ending in one of these is complete (PDF line breaks are not).
-TERMINALS = "。！？!?；;：:）)”…"
-_SENTENCE_END = "。！？!?"
 
 # Heading glued to its body with no punctuation ("加强组织领导发挥党委领导…"): the heading ends with
 # one of these nouns and the body starts with one of these verbs.
@@ -248,12 +247,6 @@ def _int_to_cn(value: int) -> str:
     return str(value)
 
 
-def ends_sentence(line: str) -> bool:
-    """Whether a line ends where a sentence or parenthesised note ends (not a PDF line break)."""
-    stripped = normalize(line).rstrip()
-    return bool(stripped) and stripped[-1] in TERMINALS
-
-
 @dataclass(frozen=True)
 class HeadingParts:
     """The heading of a numbered line: `title` as printed (number included) and whether body text
@@ -270,7 +263,7 @@ def split_heading(line: str, numbering: Numbering) -> HeadingParts:
         # 第X条 carries no title of its own; the whole line is body text.
         return HeadingParts(numbering.printed, inline_body=bool(compact(numbering.rest)))
     rest = numbering.rest
-    cut = _first_sentence_end(rest)
+    cut = first_full_stop(rest)
     if cut == -1 or cut >= len(rest.rstrip()) - 1:
         # One long declarative sentence is body text; a phrase or a question is a heading.
         key = compact(rest)
@@ -282,7 +275,7 @@ def split_heading(line: str, numbering: Numbering) -> HeadingParts:
 
 def first_sentence_length(rest: str) -> int:
     """Length of the text up to the first sentence end (whole text when there is none)."""
-    cut = _first_sentence_end(rest)
+    cut = first_full_stop(rest)
     return len(compact(rest if cut == -1 else rest[: cut + 1]))
 
 
@@ -294,7 +287,3 @@ def split_glued_heading(rest: str, max_len: int = 20) -> int | None:
             return end
     return None
 
-
-def _first_sentence_end(text: str) -> int:
-    positions = [text.find(mark) for mark in _SENTENCE_END if mark in text]
-    return min(positions) if positions else -1

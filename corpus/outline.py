@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from corpus.clean import compact
 from corpus.models import KIND_CLAUSE, Document
+from corpus.text import compact
 
 _SNIPPET_CHARS = 28
 

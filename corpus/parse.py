@@ -15,8 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.clean import REASON_METADATA, classify_lines, compact
-from corpus.metadata import PreambleFacts, extract_meta, normalize_doc_number, notice_parts, parse_date
+from corpus.clean import REASON_METADATA, classify_lines
+from corpus.docnumber import normalize_doc_number
+from corpus.metadata import PreambleFacts, extract_meta, notice_parts, parse_date
 from corpus.models import (
     KIND_CLAUSE,
     KIND_HEADING,
@@ -32,14 +33,15 @@ from corpus.numbering import (
     STYLE_BOX,
     STYLE_DASH,
     Numbering,
-    ends_sentence,
     first_sentence_length,
     format_number,
     match_numbering,
     split_glued_heading,
     split_heading,
 )
+from corpus.sentences import ends_sentence
 from corpus.tables import Table, match_project, parse_table, unit_fields
+from corpus.text import compact
 
 _ID_HASH_CHARS = 10
 _LOST_HEADING_MAX = 30  # characters of a standalone line that can be a heading printed without number

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corpus.clean import compact, normalize
 from corpus.numbering import match_numbering
+from corpus.text import compact, normalize
 
 _MAX_CONTINUATION = 4  # characters: "规划", "单位", "童", "提高"
 _UNIT_SUFFIX = re.compile(r"[（(]([^（）()]+)[）)]$")

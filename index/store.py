@@ -45,6 +45,20 @@ def index_exists(directory: Path) -> bool:
     return (Path(directory) / MANIFEST_FILE).is_file()
 
 
+INDEX_MISSING, INDEX_COMPLETE, INDEX_DAMAGED = "missing", "complete", "damaged"
+
+
+def index_state(directory: Path) -> str:
+    """Return "missing" (nothing there, or an empty folder: safe to build into), "complete" (a manifest:
+    `load_index` checks the rest) or "damaged" (files but no manifest: building would destroy them)."""
+    directory = Path(directory)
+    if (directory / MANIFEST_FILE).is_file():
+        return INDEX_COMPLETE
+    if not directory.exists() or (directory.is_dir() and not any(directory.iterdir())):
+        return INDEX_MISSING
+    return INDEX_DAMAGED
+
+
 def corpus_checksum(documents: Sequence[DocumentMeta]) -> str:
     """Return sha256 over the sorted per-document source checksums (identifies the corpus)."""
     digest = hashlib.sha256()

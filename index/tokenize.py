@@ -18,25 +18,22 @@ from typing import Any, Literal
 
 import jieba
 
+from corpus.docnumber import DOC_NUMBER_PATTERN, doc_number_of
+
 RESOURCES = Path(__file__).resolve().parent / "resources"
 DOMAIN_DICT_PATH = RESOURCES / "domain_dict.txt"
 STOPWORDS_PATH = RESOURCES / "stopwords.txt"
 
 # Bump when the token stream changes for identical settings (new patterns, new normalisation).
-TOKENIZER_VERSION = 1
+# 2: the shared 发文字号 pattern (corpus.docnumber): spaces inside the number, issuer codes of up to 12.
+TOKENIZER_VERSION = 2
 
 Mode = Literal["search", "precise"]
 
-# 发文字号 such as 渝中府办〔2024〕7号. Users type the year brackets many ways; the token is always
-# written with 〔〕. NFKC has already turned （）［］ into ()[] by the time this runs.
-_DOC_NUMBER = (
-    r"(?P<issuer>[\u4e00-\u9fff]{0,10})[〔\[(【](?P<year>(?:19|20)\d{2})[〕\])】](?P<serial>\d{1,5})号"
-)
 # Clause numbers as printed in the documents: (17), (一). Kept whole so "(17)" means clause 17.
 _CLAUSE_NUMBER = r"\((?P<clause>\d{1,3}|[一二三四五六七八九十]{1,3})\)"
-PROTECTED_RE = re.compile(f"{_DOC_NUMBER}|{_CLAUSE_NUMBER}")
-# Words that introduce a 发文字号 and get glued to its issuer prefix ("发文字号渝中府办〔2024〕7号").
-_ISSUER_LEAD_IN = re.compile(r"^.*(?:号|根据|依据|按照|印发|参照|见|的|和|与|及)")
+# A 发文字号 (any bracket variant, see corpus.docnumber) becomes one token written with 〔〕.
+PROTECTED_RE = re.compile(f"{DOC_NUMBER_PATTERN}|{_CLAUSE_NUMBER}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # A token must contain a letter, digit or CJK character; pure punctuation is dropped.
 _WORDLIKE = re.compile(r"[0-9a-z\u4e00-\u9fff]")
@@ -56,8 +53,10 @@ def _silence_jieba() -> None:
         _jieba_silenced = True
 
 
-def _new_jieba_tokenizer() -> jieba.Tokenizer:
+def new_jieba_tokenizer() -> jieba.Tokenizer:
+    """Return a private `jieba.Tokenizer` with jieba's base dictionary: words added to it stay in it."""
     global _base_dictionary
+    _silence_jieba()
     with _base_lock:
         if _base_dictionary is None:
             base = jieba.Tokenizer()
@@ -91,9 +90,8 @@ def _file_sha256(path: Path) -> str:
 
 def doc_number_tokens(match: re.Match[str]) -> list[str]:
     """Tokens for a matched 发文字号: the full number (issuer prefix kept) and its bare 〔year〕serial号."""
-    core = f"〔{match['year']}〕{match['serial']}号"
-    issuer = _ISSUER_LEAD_IN.sub("", match["issuer"] or "")
-    return [issuer + core, core] if issuer else [core]
+    number = doc_number_of(match)
+    return [str(number), number.core] if number.issuer else [number.core]
 
 
 class ChineseTokenizer:
@@ -129,7 +127,7 @@ class ChineseTokenizer:
             sorted({normalize_text(t).strip() for t in extra_terms} - {""} - set(domain_terms))
         )
         self.stopwords: frozenset[str] = frozenset(normalize_text(w) for w in read_word_list(STOPWORDS_PATH))
-        self._jieba = _new_jieba_tokenizer()
+        self._jieba = new_jieba_tokenizer()
         for term in [*domain_terms, *self.extra_terms]:
             self._jieba.add_word(term)
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from corpus.metadata import resolve_relations
-from corpus.models import Clause, Document, DocumentMeta
+from corpus.models import STATUS_IN_FORCE, STATUS_REPEALED, Clause, Document, DocumentMeta
 from index.bm25 import BM25Index
 from index.build import DEFAULT_CHAR_NGRAMS, harvest_terms, indexed_text
 from index.dense import DenseIndex, Embedder, embedder_unavailable_message, load_embedder
@@ -42,8 +42,6 @@ from index.store import RETRIEVER_VECTOR, index_exists, load_index, save_index
 from index.tokenize import ChineseTokenizer, normalize_text
 
 TOKENS_FILE = "bm25_tokens.jsonl"
-STATUS_IN_FORCE = "有效"
-STATUS_REPEALED = "失效"
 
 _thread_lock = threading.Lock()  # flock is per open file; this also orders threads of one process
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.sentences import SENTENCE_ENDS
 from index.bm25 import BM25Index
 from index.build import DEFAULT_CHAR_NGRAMS, choose_dense_kind, harvest_terms, tokenize_texts
 from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseIndex
@@ -44,7 +45,7 @@ TOP_K = 10
 REF_MAX_CLAUSES = 100_000  # rank_bm25 beyond this takes minutes to build and ~1 s per query
 ANN_MAX_CLAUSES = 100_000
 TOKENIZE_SAMPLE = 20_000
-SENTENCE_SPLIT = re.compile(r"(?<=[。；！？])")
+SENTENCE_SPLIT = re.compile(f"(?<=[{SENTENCE_ENDS}])")
 CLAUSE_NOISE = 0.3  # each clause's own component: real texts never embed to exactly the same vector
 QUERY_NOISE = 0.5  # query vector = unit(sentence vector + noise): near, not equal, to clauses
 RSS_POLL_S = 0.01

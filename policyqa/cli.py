@@ -194,6 +194,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from api.server import uvicorn_options
+
     index_dir = _index_to_serve(args)
     if index_dir is None:
         return EXIT_FAILURE
@@ -208,16 +210,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
+        **uvicorn_options(get_settings()),  # trusted proxies, header deadline, keep-alive
     )
     return 0
 
 
 def _index_to_serve(args: argparse.Namespace) -> Path | None:
     """Return the index folder to serve, built or rebuilt if needed; None (said why) when it cannot be."""
-    from index.store import IndexLoadError, index_exists, load_index
+    from index.store import INDEX_DAMAGED, IndexLoadError, index_exists, index_state, load_index
 
     settings = get_settings()
     index_dir = Path(args.index or settings.index)
+    if index_state(index_dir) == INDEX_DAMAGED:  # files but no manifest: never build over them silently
+        sys.stderr.write(
+            f"policyqa: refusing to serve: {index_dir} holds files but no manifest.json (a damaged index?); "
+            "move it away or delete it, then run `policyqa build`\n"
+        )
+        return None
     corpus_dir = _corpus_to_compare(args, index_dir)
     build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
     if index_exists(index_dir):

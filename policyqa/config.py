@@ -6,16 +6,17 @@ directory; a variable set in the environment wins over the same line in `.env`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import types
 import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceParseError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ ENV_FILE = PACKAGE_ROOT / ".env"
 DEFAULT_CORPUS = PACKAGE_ROOT / "corpus" / "data"
 DEFAULT_INDEX = PACKAGE_ROOT / "var" / "index"
 DEFAULT_EMBED_MODEL = "BAAI/bge-small-zh-v1.5"
+WeChatEncryptMode = Literal["plain", "compat", "safe"]  # 明文, 兼容, 安全 in the Official Account console
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,41 @@ class Settings(BaseSettings):
     wechat_deadline_s: float = Field(4.0, alias="WECHAT_DEADLINE_SECONDS", gt=0, le=4.8)
     wechat_timestamp_window_s: int = Field(300, alias="WECHAT_TIMESTAMP_WINDOW_SECONDS", ge=1)
     wechat_menu_keys: dict[str, str] = Field(default_factory=dict, alias="WECHAT_MENU_KEYS")
+    # Default: "safe" when an EncodingAESKey is set (plaintext refused), else "plain".
+    wechat_encrypt_mode: WeChatEncryptMode | None = Field(None, alias="WECHAT_ENCRYPT_MODE")
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed: comma-separated IPs or networks; none
+    # by default, so no client can choose the address the rate limit counts by.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="POLICYQA_TRUSTED_PROXIES"
+    )
+    header_timeout_s: float = Field(10.0, alias="POLICYQA_HEADER_TIMEOUT_SECONDS", gt=0, le=300)
+    body_timeout_s: float = Field(30.0, alias="POLICYQA_BODY_TIMEOUT_SECONDS", gt=0, le=3600)
+    keep_alive_s: int = Field(5, alias="POLICYQA_KEEP_ALIVE_SECONDS", ge=1, le=300)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value or ())
+        proxies = [str(item).strip() for item in items if str(item).strip()]
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as error:  # "*" too: it would let every client choose its own address
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network; list the reverse proxy's addresses, "
+                    "e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from error
+        return proxies
+
+    @model_validator(mode="after")
+    def _wechat_mode(self) -> Settings:
+        if self.wechat_encrypt_mode is None:
+            self.wechat_encrypt_mode = "safe" if self.wechat_aes_key else "plain"
+        elif self.wechat_encrypt_mode != "plain" and not self.wechat_aes_key:
+            raise ValueError(f"WECHAT_ENCRYPT_MODE={self.wechat_encrypt_mode} needs WECHAT_AES_KEY")
+        if self.wechat_encrypt_mode != "plain" and self.wechat_token and not self.wechat_app_id:
+            raise ValueError(f"WECHAT_ENCRYPT_MODE={self.wechat_encrypt_mode} needs WECHAT_APP_ID")
+        return self
 
     @field_validator("wechat_aes_key")
     @classmethod

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from corpus.placenames import place_names
 from rag.conversation import Turn
 from rag.lookup import parse_reference
-from rag.places import PlaceIndex, short_forms
+from rag.places import PlaceIndex
 
 # What is left of "那长宁区的呢？" once the place is removed: nothing a question is made of.
 _FOLLOW_UP_REST = re.compile(r"^[那么还有的呢吗嘛怎样如何怎么样情况方面这个那个又是呀啊,，。?？!！\s]*$")
@@ -32,7 +33,7 @@ def resolve_follow_up(question: str, previous: Turn | None, places: PlaceIndex) 
     if match.covered and parse_reference(compact) is None:
         rest = compact
         for place in match.covered:
-            for alias in sorted(short_forms(place), key=len, reverse=True):
+            for alias in sorted(place_names(place), key=len, reverse=True):
                 rest = rest.replace(alias, "")
         if _FOLLOW_UP_REST.match(rest):
             return _swap_places(previous, match.covered, places), 0
@@ -43,7 +44,7 @@ def _swap_places(previous: Turn, new_places: tuple[str, ...], places: PlaceIndex
     text = previous.question
     replaced = False
     for old in previous.regions:
-        for alias in sorted(short_forms(old), key=len, reverse=True):
+        for alias in sorted(place_names(old), key=len, reverse=True):
             if alias in text:
                 text = text.replace(alias, new_places[0])
                 replaced = True

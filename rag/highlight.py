@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 
-# Sentence ends in Chinese official text; the delimiter stays with its sentence.
-_SENTENCE = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
+from corpus.sentences import SENTENCE_ENDS
+
+# A sentence runs to its end mark (kept with it) or to a line break.
+_SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
 
 TokenizedSentence = tuple[str, frozenset[str]]
 

@@ -1,5 +1,6 @@
 """Clause references resolved by lookup, not similarity: "长宁区行动计划第(20)条", "广西方案第17条",
-"大渡口规划重点任务(四)第2条", "渝中区三年行动计划第(44)项", or a 发文字号."""
+"大渡口规划重点任务(四)第2条", "渝中区三年行动计划第(44)项", or a 发文字号 with or without a clause after
+it ("渝中府办〔2024〕7号第(17)条", "渝中府办[2024]7号第17条", "渝中府办【2024】7号（17）")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from corpus.docnumber import CLOSE_BRACKETS, OPEN_BRACKETS, DocNumber, find_doc_number, parse_doc_number
 from corpus.models import KIND_PREAMBLE, Clause, DocumentMeta
-from rag.numbers import (
+from corpus.numbering import (
     NUMERAL,
     STYLE_ARABIC_DOT,
     STYLE_ARABIC_PAREN,
@@ -18,11 +20,9 @@ from rag.numbers import (
     STYLE_CN_COMMA,
     STYLE_CN_PAREN,
     STYLE_SECTION,
-    NumberKey,
     cn_to_int,
-    heading_number,
-    parse_number,
 )
+from rag.numbers import NumberKey, heading_number, parse_number
 from rag.places import PlaceIndex
 
 # The target of a reference: 第(20)条 / 第17条 / 第二项 / 第（三）部分 / (44)项.
@@ -32,9 +32,9 @@ _TARGET = re.compile(
 )
 # Section qualifiers written before the target: (四) / 四、 / 第四部分.
 _SECTION = re.compile(rf"\(({NUMERAL})\)|(?<![0-9])({NUMERAL})、")
-_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}[\[〔(（［]\s*\d{4}\s*[\]〕)）］]\s*\d+\s*号")
 DOC_TYPE_WORDS = ("行动计划", "实施方案", "方案", "规划", "政策解读", "解读", "计划", "通知", "意见", "办法")
-_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "［": "(", "］": ")"})
+# Numbers are typed in any of the brackets a 发文字号 accepts: "第[17]条", "【四】".
+_BRACKETS = str.maketrans({**dict.fromkeys(OPEN_BRACKETS, "("), **dict.fromkeys(CLOSE_BRACKETS, ")")})
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ClauseReference:
     target: NumberKey | None
     any_style: bool  # "第17条" without brackets: any arabic style matches
     sections: tuple[NumberKey, ...]
-    doc_number: str | None
+    doc_number: DocNumber | None
     prefix: str = ""  # the words before the target, which may name its section ("实施保障(二)")
     explicit: bool = True  # "第(20)条" or a 发文字号; a bare "(82)" counts only after a document's name
 
@@ -56,7 +56,12 @@ def _fold(text: str) -> str:
 def parse_reference(question: str) -> ClauseReference | None:
     """Return the clause reference a question makes, or None when it makes none."""
     text = _fold(question)
-    doc_number = _DOC_NUMBER.search(text)
+    doc_number: DocNumber | None = None
+    found_number = find_doc_number(text)
+    if found_number is not None:
+        doc_number, (start, end) = found_number
+        # Its year in brackets is no section number: "(2024)" is blanked before numbers are read.
+        text = f"{text[:start]} {text[end:]}"
     matches = list(_TARGET.finditer(text))
     target_match = matches[-1] if matches else None  # the last number named is the target
     if not target_match and not doc_number:
@@ -90,9 +95,7 @@ def parse_reference(question: str) -> ClauseReference | None:
                 sections.append(NumberKey(STYLE_CN_COMMA if is_cn else STYLE_ARABIC_DOT, sec_value))
     prefix = text[: target_match.start()] if target_match else ""
     explicit = doc_number is not None or (target_match is not None and target_match.group(2) is not None)
-    return ClauseReference(
-        target, any_style, tuple(sections), doc_number.group(0) if doc_number else None, prefix, explicit
-    )
+    return ClauseReference(target, any_style, tuple(sections), doc_number, prefix, explicit)
 
 
 def _doc_scores(question: str, documents: Sequence[DocumentMeta], places: PlaceIndex) -> dict[str, float]:
@@ -112,6 +115,11 @@ def _doc_scores(question: str, documents: Sequence[DocumentMeta], places: PlaceI
             score -= 1.5
         scores[doc.id] = score
     return scores
+
+
+def _names_document(typed: DocNumber, document: DocumentMeta) -> bool:
+    number = parse_doc_number(document.doc_number) if document.doc_number else None
+    return number is not None and typed.names(number)
 
 
 def _matches(key: NumberKey | None, ref: ClauseReference) -> bool:
@@ -141,8 +149,7 @@ def resolve_reference(
     if ref is None:
         return []
     if ref.doc_number:
-        wanted = _fold(ref.doc_number)
-        docs = [d for d in documents if d.doc_number and _fold(d.doc_number) == wanted]
+        docs = [d for d in documents if _names_document(ref.doc_number, d)]
         if not docs:
             return []
         if ref.target is None:

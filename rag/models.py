@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from corpus.models import Clause, DocumentMeta
+from rag.citation import clause_label
 
 # found: a clause states what was asked. partial: the topic is covered but the detail asked for (a fee, a
 # time, a place, a procedure...) is stated in none of the retrieved clauses; the hits are related clauses,
@@ -94,6 +95,7 @@ class Hit:
             highlights=list(self.highlights),
             answer_sentences=[s.to_dict() for s in self.answer_sentences],
             role=self.role,
+            label=clause_label(self.clause),
         )
         return data
 

@@ -40,6 +40,58 @@ TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么"
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+# --- characters that are not what they look like: one rule for every channel (API, WeChat, CLI) ------
+# Each constant is the body of a regex character class, written so that Python's `re`, the Rust regex
+# of pydantic-core and ECMA-262 (with the u flag, as JSON Schema validators use it) read it alike: BMP
+# code points as \uXXXX escapes, the few astral ones as literal characters. api/schemas.py publishes
+# the same classes as the OpenAPI `pattern` of question fields.
+#
+# REFUSED (the request gets a 4xx): characters that make text display as something it is not, or that
+# are not text at all -- C0/C1 controls other than tab/newline/CR, line and paragraph separators (they
+# forge line breaks in logs), bidirectional embeddings/overrides/isolates/marks (U+202E shows "abc" as
+# "cba"), and lone UTF-16 surrogates (a JSON "\ud800" escape: no UTF-8 encoding exists).
+CONTROL_CHARS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029"
+BIDI_CHARS = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+SURROGATE_CHARS = r"\ud800-\udfff"
+REFUSED_CHARS = CONTROL_CHARS + BIDI_CHARS + SURROGATE_CHARS
+# REMOVED (silently): invisible characters that change neither order nor meaning and that input methods,
+# web pages and copy-paste insert -- zero-width space and joiners, word joiner and invisible operators,
+# BOM, soft hyphen, Mongolian vowel separator, Hangul fillers, interlinear annotation marks, deprecated
+# format controls, shorthand and musical format controls, and tag characters (which can smuggle hidden
+# ASCII). Every other Unicode format character (Cf) is a visible mark of its script and is kept.
+INVISIBLE_CHARS = (
+    r"\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+# Whitespace stripped from the ends of a question: Python's str.isspace() less what is refused above.
+WHITESPACE_CHARS = r"\t\n\r\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_REFUSED = re.compile(f"[{REFUSED_CHARS}]")
+_BIDI = re.compile(f"[{BIDI_CHARS}]")
+_SURROGATE = re.compile(f"[{SURROGATE_CHARS}]")
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+_EDGE_SPACE = re.compile(f"^[{WHITESPACE_CHARS}]+|[{WHITESPACE_CHARS}]+$")
+
+
+def first_refused_char(text: str) -> tuple[str, str] | None:
+    """Return (kind, character) of the first refused character -- kind "control", "bidi" or
+    "surrogate" -- or None when `text` has none."""
+    found = _REFUSED.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    kind = "surrogate" if _SURROGATE.match(char) else "bidi" if _BIDI.match(char) else "control"
+    return kind, char
+
+
+def remove_invisible(text: str) -> str:
+    """Return `text` without the invisible characters of INVISIBLE_CHARS."""
+    return _INVISIBLE.sub("", text)
+
+
+def strip_whitespace(text: str) -> str:
+    """Return `text` without WHITESPACE_CHARS at either end."""
+    return _EDGE_SPACE.sub("", text)
+
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
@@ -64,6 +116,9 @@ def load_synonyms() -> tuple[tuple[str, str], ...]:
 
 def to_matching_form(text: str) -> str:
     """Return `text` in the form used for matching: NFKC width-folded, simplified, single-spaced."""
+    # Direction controls, lone surrogates and invisible characters go before anything encodes the text
+    # (opencc encodes to UTF-8 and fails on a surrogate); the API refuses the first two kinds anyway.
+    text = _INVISIBLE.sub("", _SURROGATE.sub("", _BIDI.sub("", text)))
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
     text = _t2s().convert(text)
     return _SPACE.sub(" ", text).strip()

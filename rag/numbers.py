@@ -8,34 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corpus.numbering import (
-    STYLE_ARABIC_DOT,
-    STYLE_ARABIC_PAREN,
-    STYLE_ARTICLE,
-    STYLE_CHAPTER,
-    STYLE_CN_COMMA,
-    STYLE_CN_PAREN,
-    STYLE_SECTION,
-    cn_to_int,
-    match_numbering,
-)
-
-NUMERAL = r"[0-9零〇一二两三四五六七八九十百]+"
-
-__all__ = [
-    "NUMERAL",
-    "STYLE_ARABIC_DOT",
-    "STYLE_ARABIC_PAREN",
-    "STYLE_ARTICLE",
-    "STYLE_CHAPTER",
-    "STYLE_CN_COMMA",
-    "STYLE_CN_PAREN",
-    "STYLE_SECTION",
-    "NumberKey",
-    "cn_to_int",
-    "heading_number",
-    "parse_number",
-]
+from corpus.numbering import STYLE_ARABIC_DOT, match_numbering
 
 
 @dataclass(frozen=True)

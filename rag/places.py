@@ -1,35 +1,28 @@
 """Place awareness: which places a question names, from the documents' own metadata.
 
-The covered places (and their short forms) are derived from `DocumentMeta.region` and
-`region_parents`, so a document added for another place works the same way. Places the corpus does
-not cover are recognised by jieba's place-name tag (ns) and common administrative suffixes.
+The covered places (and their short forms, `corpus.placenames`) are derived from `DocumentMeta.region`
+and `region_parents`, so a document added for another place works the same way. Places the corpus does
+not cover are recognised by jieba's place-name tag (ns). Each `PlaceIndex` cuts text with its own jieba
+dictionary, so the place names of one index never leak into another (or into the process-wide jieba).
 """
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jieba
 import jieba.posseg
 
 from corpus.models import DocumentMeta
+from corpus.placenames import place_names
+from index.tokenize import new_jieba_tokenizer
 
-# Administrative suffixes, longest first, stripped to get the short form people say (渝中区 -> 渝中).
-ADMIN_SUFFIXES = (
-    "壮族自治区",
-    "回族自治区",
-    "维吾尔自治区",
-    "自治区",
-    "特别行政区",
-    "新区",
-    "省",
-    "市",
-    "区",
-    "县",
-    "镇",
-)
+PLACE_TAG = "ns"  # jieba's part-of-speech tag for place names
+_PLACE_WORD_FREQ = 200_000  # high enough that jieba keeps a covered place name whole
+TAG_CACHE = 4096  # questions whose words are kept per index
+
 # Words tagged or shaped like places that are not places in questions about these policies.
 NOT_PLACES = frozenset(
     {
@@ -87,22 +80,25 @@ NOT_PLACES = frozenset(
 )
 
 
-def short_forms(place: str) -> set[str]:
-    """Return the names people use for `place`: as printed and without its administrative suffix."""
-    names = {place}
-    for suffix in ADMIN_SUFFIXES:
-        if place.endswith(suffix) and len(place) - len(suffix) >= 2:
-            names.add(place[: -len(suffix)])
-            break
-    return names
-
-
 @dataclass(frozen=True)
 class PlaceMatch:
     """Places a question names: those the corpus covers (canonical names) and those it does not."""
 
     covered: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()
+
+
+class _PlaceTagger(jieba.posseg.POSTokenizer):
+    """jieba's part-of-speech cutter over a private dictionary that knows `place_words` as places."""
+
+    def __init__(self, place_words: Iterable[str]) -> None:
+        # Not super().__init__: it would read jieba's word-tag table from disk again (about 0.5 s). The
+        # table jieba.posseg loaded at import is shared read-only; this index's own tags sit in front of it.
+        self.tokenizer = new_jieba_tokenizer()
+        self.word_tag_tab = ChainMap({}, jieba.posseg.dt.word_tag_tab)
+        for word in place_words:
+            self.tokenizer.add_word(word, freq=_PLACE_WORD_FREQ, tag=PLACE_TAG)
+        self.makesure_userdict_loaded()
 
 
 @dataclass
@@ -112,20 +108,23 @@ class PlaceIndex:
     alias_to_place: dict[str, str] = field(default_factory=dict)
     place_to_docs: dict[str, set[str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._tagger = _PlaceTagger(self.alias_to_place)
+        self._tags = lru_cache(maxsize=TAG_CACHE)(self._cut_with_tags)
+
     @classmethod
     def from_documents(cls, documents: Iterable[DocumentMeta]) -> PlaceIndex:
         """Build the index from document metadata (region and enclosing regions)."""
-        index = cls()
+        alias_to_place: dict[str, str] = {}
+        place_to_docs: dict[str, set[str]] = {}
         for doc in documents:
             for place in (doc.region, *doc.region_parents):
                 if not place:
                     continue
-                index.place_to_docs.setdefault(place, set()).add(doc.id)
-                for alias in short_forms(place):
-                    index.alias_to_place.setdefault(alias, place)
-        for alias in index.alias_to_place:
-            jieba.add_word(alias, freq=200000, tag="ns")
-        return index
+                place_to_docs.setdefault(place, set()).add(doc.id)
+                for alias in place_names(place):
+                    alias_to_place.setdefault(alias, place)
+        return cls(alias_to_place, place_to_docs)
 
     @property
     def covered_places(self) -> tuple[str, ...]:
@@ -147,6 +146,10 @@ class PlaceIndex:
                 text = text.replace(alias, " ")
         return " ".join(text.split())
 
+    def words(self, text: str) -> tuple[tuple[str, str], ...]:
+        """Return the words of `text` with their part-of-speech tags, as this index's dictionary cuts them."""
+        return self._tags(text)
+
     def find(self, text: str) -> PlaceMatch:
         """Return the covered and uncovered places named in `text`."""
         covered: list[str] = []
@@ -164,18 +167,18 @@ class PlaceIndex:
         masked = list(text)
         for s, e in spans:
             masked[s:e] = [" "] * (e - s)
-        uncovered = [p for p in _place_candidates("".join(masked)) if p not in self.alias_to_place]
+        uncovered = [p for p in self._place_candidates("".join(masked)) if p not in self.alias_to_place]
         return PlaceMatch(tuple(covered), tuple(dict.fromkeys(uncovered)))
 
+    def _place_candidates(self, text: str) -> list[str]:
+        return [
+            word
+            for word, tag in self.words(text)
+            if tag == PLACE_TAG
+            and len(word) >= 2
+            and word not in NOT_PLACES
+            and not word.endswith(("社区", "街道"))
+        ]
 
-def _place_candidates(text: str) -> list[str]:
-    return [
-        word
-        for word, flag in _posseg(text)
-        if flag == "ns" and len(word) >= 2 and word not in NOT_PLACES and not word.endswith(("社区", "街道"))
-    ]
-
-
-@lru_cache(maxsize=4096)
-def _posseg(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((w.word, w.flag) for w in jieba.posseg.cut(text))
+    def _cut_with_tags(self, text: str) -> tuple[tuple[str, str], ...]:
+        return tuple((pair.word, pair.flag) for pair in self._tagger.cut(text))

@@ -7,7 +7,7 @@ from rag.models import STATUS_FOUND, Answer, Hit, SearchResult
 
 def render_hit(hit: Hit, rank: int) -> str:
     """Return one hit as: rank, citation, retrievers, then the clause text verbatim."""
-    superseded = "（该文件已失效或被替代）" if hit.doc.status == "失效" or hit.doc.superseded_by else ""
+    superseded = "" if hit.doc.in_force else "（该文件已失效或被替代）"
     head = f"[{rank}] {hit.citation}{superseded}  ({'+'.join(hit.retrievers)} {hit.score:.4f})"
     return f"{head}\n{hit.clause.text}"
 

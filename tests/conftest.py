@@ -1,17 +1,27 @@
-"""Shared test fixtures. The repository root goes on sys.path so tests import the packages uninstalled."""
+"""Shared test fixtures: the bundled corpus (path, parsed once), its index, the engine, a tiny model.
+
+The repository root goes on sys.path so tests import the packages uninstalled.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+if TYPE_CHECKING:
+    from corpus.models import Document
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The bundled policy documents every test of real text reads (tests import it from here).
+CORPUS_DIR = ROOT / "corpus" / "data"
 
 # CI explores the same examples on every run (a landing must not hang on a lucky draw); local runs keep
 # hypothesis's random exploration, which is how new failures are found.
@@ -41,7 +51,7 @@ def tiny_embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bert_dir = root / "bert"
     bert_dir.mkdir()
     corpus_chars = {
-        ch for path in (ROOT / "corpus" / "data").glob("*.txt") for ch in path.read_text(encoding="utf-8")
+        ch for path in CORPUS_DIR.glob("*.txt") for ch in path.read_text(encoding="utf-8")
     }
     ascii_chars = {chr(c) for c in range(33, 127)}
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -69,18 +79,24 @@ def tiny_embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model_dir
 
 
-# --- rag / api: the bundled corpus indexed once per session ---------------------------------------
+# --- the bundled corpus parsed once, indexed once per session --------------------------------------
 
 
 @pytest.fixture(scope="session")
-def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return the folder of a BM25-only index of the bundled corpus, built as `policyqa build` does."""
+def corpus_documents() -> tuple[Document, ...]:
+    """The bundled documents as `corpus.load.load_corpus` parses them (sorted by id)."""
     from corpus.load import load_corpus
+
+    return tuple(load_corpus(CORPUS_DIR))
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, corpus_documents: tuple[Document, ...]) -> Path:
+    """Return the folder of a BM25-only index of the bundled corpus, built as `policyqa build` does."""
     from index.build import build_index
 
     out = tmp_path_factory.mktemp("index") / "bundled"
-    documents = load_corpus(ROOT / "corpus" / "data")
-    build_index(documents, out, embed_model=None, progress=False)
+    build_index(corpus_documents, out, embed_model=None, progress=False)
     return out
 
 

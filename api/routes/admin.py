@@ -11,16 +11,13 @@ from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineHolder, SettingsDep
-from api.schemas import ErrorResponse
+from api.openapi import error_responses
+from api.schemas import ReloadResponse
 from api.security import AdminDep
 from index.store import IndexLoadError
 from rag.engine import Engine
 
-router = APIRouter(
-    prefix="/api/v1/admin",
-    tags=["admin"],
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
-)
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 logger = logging.getLogger("policyqa.admin")
 
 
@@ -35,7 +32,7 @@ def _index_summary(engine: Engine) -> dict[str, Any]:
     }
 
 
-@router.post("/reload")
+@router.post("/reload", response_model=ReloadResponse, responses=error_responses(401, 403, 409))
 async def reload_index(request: Request, _: AdminDep, settings: SettingsDep) -> dict[str, Any]:
     """Load the index at `settings.index` into a new engine and swap it in; the old one keeps serving
     the requests already running on it. A corrupt or missing index is refused (409) and the old

@@ -5,6 +5,9 @@ A document is uploaded as multipart (`file` field, optional `id` and `dry_run` f
 `{"filename", "content_base64", "id"?, "dry_run"?}`. The body is read only after the admin key has
 been checked. A dry run returns the outline and metadata and changes nothing; otherwise the index
 folder is updated (index/update.py) and a new engine over it is swapped in.
+
+An index folder that cannot be read (corrupt files, a missing manifest) refuses every change with 409
+and is left exactly as it was: writing over it would replace the whole library with the one document.
 """
 
 from __future__ import annotations
@@ -14,15 +17,28 @@ import base64
 import binascii
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineHolder, SettingsDep
-from api.schemas import ErrorResponse
+from api.openapi import error_responses
+from api.schemas import (
+    FORM_BOOLEANS,
+    MAX_DOC_ID,
+    MAX_FILENAME,
+    DocumentChangeResponse,
+    DocumentRemovedResponse,
+    DocumentUpload,
+    StatusChange,
+    StatusChangedResponse,
+)
 from api.security import AdminDep
+from api.validation import echo
 from corpus.extract import (
     DOC_ID_PATTERN,
     ExtractionError,
@@ -32,63 +48,38 @@ from corpus.extract import (
     parse_extracted,
 )
 from corpus.outline import format_tree
+from index.store import INDEX_COMPLETE, INDEX_DAMAGED, IndexLoadError, index_state
 from index.update import UpdateError, add_documents, remove_documents, set_status
 from rag.engine import Engine
 
 UPLOAD_PATH = "/api/v1/admin/documents"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UNPROCESSABLE = 422  # starlette renamed the constant (…_CONTENT); the number is what clients see
+FORM_FIELDS = frozenset({"file", "id", "dry_run"})
+T = TypeVar("T")
 
-router = APIRouter(
-    prefix="/api/v1/admin",
-    tags=["admin"],
-    responses={
-        401: {"model": ErrorResponse},
-        403: {"model": ErrorResponse},
-        404: {"model": ErrorResponse},
-        409: {"model": ErrorResponse},
-        422: {"model": ErrorResponse},
-    },
-)
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 logger = logging.getLogger("policyqa.admin")
 
-
-class DocumentUpload(BaseModel):
-    """JSON form of an upload: the file name (its suffix gives the format) and the bytes in base64."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    filename: str = Field(min_length=1, max_length=255)
-    content_base64: str = Field(min_length=1)
-    id: str | None = Field(None, max_length=80)
-    dry_run: bool = False
-
-
-class StatusChange(BaseModel):
-    """Exactly one of: `superseded_by` (an indexed document id), `repealed`, `in_force`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    superseded_by: str | None = Field(None, max_length=80)
-    repealed: bool = False
-    in_force: bool = False
+# A document the parser turns into clauses, for the schema's example upload (a dry run).
+_EXAMPLE_TEXT = "某某县托育服务办法\n第一条　托育机构应当配备保育人员。\n第二条　县卫生健康局负责备案。\n"
+_EXAMPLE_BASE64 = base64.b64encode(_EXAMPLE_TEXT.encode("utf-8")).decode("ascii")
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "additionalProperties": False,
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "政策文件（.html .docx .pdf .txt）"},
+        "id": {"type": "string", "maxLength": MAX_DOC_ID, "pattern": DOC_ID_PATTERN.pattern},
+        "dry_run": {"type": "string", "enum": list(FORM_BOOLEANS), "description": "只解析，不修改索引"},
+    },
+}
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-async def _read_upload(request: Request) -> DocumentUpload | tuple[str, bytes, str | None, bool]:
+async def _read_upload(request: Request) -> DocumentUpload:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD_BYTES)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise HTTPException(UNPROCESSABLE, "缺少上传文件（字段 file）。")
-        data = await upload.read()
-        doc_id = form.get("id")
-        dry_run = _truthy(form.get("dry_run", "")) or _truthy(request.query_params.get("dry_run", ""))
-        return upload.filename or "", data, doc_id if isinstance(doc_id, str) and doc_id else None, dry_run
+        return await _read_multipart(request)
     if content_type == "application/json":
         body = bytearray()
         async for chunk in request.stream():  # capped: a chunked body has no Content-Length to check
@@ -96,20 +87,85 @@ async def _read_upload(request: Request) -> DocumentUpload | tuple[str, bytes, s
             if len(body) > MAX_UPLOAD_BYTES * 4 // 3 + 4096:
                 raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "上传文件过大。")
         try:
-            return DocumentUpload.model_validate(json.loads(body))
+            upload = DocumentUpload.model_validate(json.loads(body))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "请求体不是有效的 JSON。") from exc
         except ValidationError as exc:
-            where = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:3])
+            where = ", ".join(".".join(map(str, e["loc"])) or "body" for e in exc.errors()[:3])
             raise HTTPException(UNPROCESSABLE, f"请求字段不正确：{where}") from exc
+        return upload
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "请以 multipart/form-data 或 application/json 上传文件。"
     )
 
 
-async def _swap_engine(request: Request, settings: Any) -> Engine:
+async def _read_multipart(request: Request) -> DocumentUpload:
+    form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD_BYTES)
+    unknown = sorted(set(form.keys()) - FORM_FIELDS)
+    if unknown:
+        raise HTTPException(UNPROCESSABLE, f"包含不支持的字段：{echo(', '.join(unknown), 80)}")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(UNPROCESSABLE, "缺少上传文件（字段 file）。")
+    doc_id = form.get("id")
+    if not isinstance(doc_id, str | None) or (doc_id is not None and not DOC_ID_PATTERN.fullmatch(doc_id)):
+        raise HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.，最长 80 字）。")
+    dry_run = _form_boolean(form.get("dry_run"), "dry_run")
+    filename = upload.filename or ""
+    if not 1 <= len(filename) <= MAX_FILENAME:
+        raise HTTPException(UNPROCESSABLE, "上传文件缺少文件名，或文件名过长。")
+    data = await upload.read()
+    return DocumentUpload.model_construct(
+        filename=filename,
+        content_base64=base64.b64encode(data).decode("ascii"),
+        id=doc_id or None,
+        dry_run=dry_run,
+    )
+
+
+def _form_boolean(value: object, name: str) -> bool:
+    if value is None:
+        return False
+    if value not in FORM_BOOLEANS:
+        raise HTTPException(UNPROCESSABLE, f"{name} 只能是 true 或 false。")
+    return value == "true"
+
+
+def _require_readable_index(index_dir: Path) -> None:
+    """Raise 409 unless `index_dir` holds an index (a manifest): never write a new library over a
+    damaged or vanished one."""
+    state = index_state(index_dir)
+    if state == INDEX_DAMAGED:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "索引目录已损坏（有文件但没有 manifest.json），未做任何修改。"
+            "请检查或用 policyqa build 重建后再试。",
+        )
+    if state != INDEX_COMPLETE:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "索引目录不存在，未做任何修改。请用 policyqa build 重建后再试。"
+        )
+
+
+async def _change_index(index_dir: Path, change: Callable[[], T], refused: str) -> T:
+    """Run `change` on the index folder in a worker thread; a folder that cannot be read is 409."""
+    _require_readable_index(index_dir)
+    try:
+        return await run_in_threadpool(change)
+    except IndexLoadError as exc:  # raised before anything is written (index/update.py reads first)
+        logger.error("index change refused, the index folder cannot be read: %s", exc)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{refused}：索引文件无法读取，未做任何修改（{exc}）"
+        ) from exc
+
+
+async def _swap_engine(request: Request, index_dir: Path) -> Engine:
     holder: EngineHolder = request.app.state.engine_holder
-    fresh = await run_in_threadpool(Engine.from_dir, settings.index, holder.engine.conversations)
+    try:
+        fresh = await run_in_threadpool(Engine.from_dir, index_dir, holder.engine.conversations)
+    except IndexLoadError as exc:  # written, but not loadable: keep serving what was being served
+        logger.error("index changed but cannot be loaded; still serving the previous one: %s", exc)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"索引已修改但无法加载，继续使用原索引：{exc}") from exc
     holder.swap(fresh)
     return fresh
 
@@ -122,27 +178,46 @@ def _change_lock(request: Request) -> asyncio.Lock:
     return lock
 
 
-@router.post("/documents")
-async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+@router.post(
+    "/documents",
+    response_model=DocumentChangeResponse,
+    responses=error_responses(401, 403, 409, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+                "application/json": {
+                    "schema": DocumentUpload.model_json_schema(),
+                    "example": {"filename": "tuoyu.txt", "content_base64": _EXAMPLE_BASE64, "dry_run": True},
+                },
+            },
+        }
+    },
+)
+async def add_document(
+    request: Request,
+    _: AdminDep,
+    settings: SettingsDep,
+    dry_run: Annotated[str | None, Query(pattern="^(true|false)$", description="只解析，不修改索引")] = None,
+) -> dict[str, Any]:
     """Extract and parse an uploaded policy file; unless `dry_run`, add it (or its new version) to the
-    index and serve the updated index. Returns the outline, the metadata and what changed."""
-    received = await _read_upload(request)
-    if isinstance(received, DocumentUpload):
-        try:
-            data = base64.b64decode(received.content_base64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise HTTPException(UNPROCESSABLE, "content_base64 不是有效的 Base64。") from exc
-        filename, doc_id, dry_run = received.filename, received.id, received.dry_run
-    else:
-        filename, data, doc_id, dry_run = received
+    index and serve the updated index. Returns the outline, the metadata and what changed. Whether a
+    file can be read (422) depends on its bytes, which no schema can state."""
+    upload = await _read_upload(request)
+    try:
+        data = base64.b64decode(upload.content_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise HTTPException(UNPROCESSABLE, "content_base64 不是有效的 Base64。") from exc
+    filename = upload.filename
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "上传文件过大。")
     try:
         format_of(filename)
     except ExtractionError as exc:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"不支持的文件类型：{exc}") from exc
-    doc_id = doc_id or doc_id_for(filename)
-    if not doc_id or not DOC_ID_PATTERN.match(doc_id):
+    doc_id = upload.id or doc_id_for(filename)
+    if not doc_id or not DOC_ID_PATTERN.fullmatch(doc_id):
         raise HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.），请用 id 指定。")
     try:
         extracted = await run_in_threadpool(extract_bytes, data, filename)
@@ -159,60 +234,73 @@ async def add_document(request: Request, _: AdminDep, settings: SettingsDep) -> 
         "clause_count": len(document.clauses),
         "dropped_lines": len(document.dropped),
     }
-    if dry_run:
+    if upload.dry_run or dry_run == "true":
         return {"status": "dry_run", **preview}
     async with _change_lock(request):
         holder: EngineHolder = request.app.state.engine_holder
+        embedder = holder.engine.index.embedder
         try:
-            report = await run_in_threadpool(
-                add_documents,
+            report = await _change_index(
                 settings.index,
-                [document],
-                embedder=holder.engine.index.embedder,
+                lambda: add_documents(settings.index, [document], embedder=embedder),
+                "无法加入索引",
             )
         except UpdateError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, f"无法加入索引：{exc}") from exc
         if report.written:
-            await _swap_engine(request, settings)
+            await _swap_engine(request, settings.index)
     outcome = "replaced" if report.replaced else "unchanged" if report.unchanged else "added"
     logger.info("document %s %s via admin API (%d clauses)", doc_id, outcome, len(document.clauses))
     return {"status": outcome, **preview, "index": report.to_dict()}
 
 
-@router.delete("/documents/{doc_id}")
+@router.delete(
+    "/documents/{doc_id}",
+    response_model=DocumentRemovedResponse,
+    responses=error_responses(401, 403, 404, 409),
+)
 async def delete_document(
     doc_id: str, request: Request, _: AdminDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Remove a document and its clauses from the index and serve the updated index."""
     async with _change_lock(request):
         try:
-            report = await run_in_threadpool(remove_documents, settings.index, [doc_id])
+            report = await _change_index(
+                settings.index, lambda: remove_documents(settings.index, [doc_id]), "无法删除文件"
+            )
         except UpdateError as exc:
             code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else status.HTTP_409_CONFLICT
-            raise HTTPException(code, f"无法删除文件 {doc_id[:80]}：{exc}") from exc
-        await _swap_engine(request, settings)
+            raise HTTPException(code, f"无法删除文件 {echo(doc_id, MAX_DOC_ID)}：{exc}") from exc
+        await _swap_engine(request, settings.index)
     logger.info("document %s removed via admin API", doc_id)
     return {"status": "removed", "id": doc_id, "index": report.to_dict()}
 
 
-@router.post("/documents/{doc_id}/status")
+@router.post(
+    "/documents/{doc_id}/status",
+    response_model=StatusChangedResponse,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 async def change_status(
     doc_id: str, change: StatusChange, request: Request, _: AdminDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    """Mark a document superseded by another, repealed (失效), or in force again."""
+    """Mark a document superseded by another (409 if that one is not indexed), repealed (失效), or in
+    force again."""
     async with _change_lock(request):
         try:
-            meta = await run_in_threadpool(
+            meta = await _change_index(
+                settings.index,
                 lambda: set_status(
                     settings.index,
                     doc_id,
                     superseded_by=change.superseded_by,
-                    repealed=change.repealed,
-                    in_force=change.in_force,
-                )
+                    repealed=bool(change.repealed),
+                    in_force=bool(change.in_force),
+                ),
+                "无法修改文件状态",
             )
         except UpdateError as exc:
-            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else UNPROCESSABLE
+            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else status.HTTP_409_CONFLICT
             raise HTTPException(code, f"无法修改文件状态：{exc}") from exc
-        await _swap_engine(request, settings)
+        await _swap_engine(request, settings.index)
     return {"status": "updated", "doc": meta.to_dict()}

@@ -9,15 +9,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep
+from api.openapi import error_responses, links
 from api.querylog import CHANNEL_API, CHANNEL_WEB, QueryLog, get_query_log
-from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchRequest, SearchResponse
+from api.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 from api.validation import clean_question
 from rag.engine import Engine
 from rag.models import Answer
 
-router = APIRouter(
-    prefix="/api/v1", tags=["ask"], responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
-)
+router = APIRouter(prefix="/api/v1", tags=["ask"], responses=error_responses(422))
 
 
 def _channel(request: Request) -> str:
@@ -26,7 +25,12 @@ def _channel(request: Request) -> str:
 
 
 def _ask_and_log(
-    engine: Engine, question: str, session_id: str, query_log: QueryLog | None, channel: str
+    engine: Engine,
+    question: str,
+    session_id: str,
+    query_log: QueryLog | None,
+    channel: str,
+    query_id: str | None = None,
 ) -> Answer:
     """Answer in the worker thread, and commit the log row before the answer can be sent."""
     started = time.perf_counter()
@@ -36,24 +40,30 @@ def _ask_and_log(
     finally:  # an engine error is logged too (as "error"), then raised
         if query_log is not None:
             latency = (time.perf_counter() - started) * 1000
-            query_log.record_answer(channel, question, answer, latency, session_id)
+            query_log.record_answer(channel, question, answer, latency, session_id, query_id)
     return answer
 
 
-@router.post("/ask", response_model=AskResponse)
+_TOP_CLAUSE = links(GetTopClause=("get_clause", {"clause_id": "$response.body#/hits/0/id"}))
+
+
+@router.post("/ask", response_model=AskResponse, responses=_TOP_CLAUSE)
 async def ask(
     body: AskRequest, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> dict[str, object]:
     """Answer a question with verbatim clauses and their provenance (or a plain refusal)."""
     question = clean_question(body.question, settings.max_question_chars)
     session_id = body.session_id or uuid.uuid4().hex
+    query_log = get_query_log(request)
+    # The log row's public id, for 👍/👎 (POST /api/v1/feedback); none when nothing is logged.
+    query_id = uuid.uuid4().hex if query_log is not None else None
     answer = await run_in_threadpool(
-        _ask_and_log, engine, question, session_id, get_query_log(request), _channel(request)
+        _ask_and_log, engine, question, session_id, query_log, _channel(request), query_id
     )
-    return {**answer.to_dict(), "session_id": session_id}
+    return {**answer.to_dict(), "session_id": session_id, "query_id": query_id}
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=_TOP_CLAUSE)
 async def search(body: SearchRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Rank clauses for a query; clause references ("广西方案第17条") resolve by lookup."""
     query = clean_question(body.query, settings.max_question_chars, field="查询")

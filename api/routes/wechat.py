@@ -1,10 +1,14 @@
 """GET/POST /wechat: the WeChat Official Account server -- URL verification and passive replies.
 
-POST handles plaintext, compatible and safe (AES) modes. Nothing is processed before the request is
-authenticated: `signature` (plaintext) or `msg_signature` over the `Encrypt` text (AES), compared in
-constant time, then a timestamp window against replays, then (AES) decryption and the AppID check.
-Answers run in a worker thread under a deadline; a late answer is replied as "success" and kept, so
-WeChat's retry of the same message gets it (see `api/wechat/dedup.py`).
+WECHAT_ENCRYPT_MODE mirrors the console's 消息加解密方式: `plain` (明文) takes plaintext messages only,
+`compat` (兼容) takes both and replies the way it was asked, `safe` (安全, the default once an
+EncodingAESKey is set) refuses plaintext with 403 -- whoever has the token cannot go around the
+encryption. Nothing is processed before the request is authenticated: `signature` (plaintext) or
+`msg_signature` over the `Encrypt` text (AES), compared in constant time, then the timestamp window,
+then the nonce store (a signed (timestamp, nonce) carries one body: a replay with another body is
+refused), then (AES) decryption and the AppID check. Answers run in a worker thread under a deadline;
+a late answer is replied as "success" and kept, so WeChat's retry of the same message -- same follower,
+same MsgId -- gets it (see `api/wechat/dedup.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Protocol
+from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import EngineDep, SettingsDep
+from api.openapi import error_responses
 from api.querylog import log_query
 from api.validation import clean_question
 from api.wechat import reply
@@ -47,6 +52,7 @@ from api.wechat.messages import (
     parse_xml,
     text_reply_overhead_bytes,
 )
+from api.wechat.nonce import InMemoryNonceStore, NonceStore, body_digest
 from policyqa.config import Settings
 from rag.models import Answer
 
@@ -56,7 +62,7 @@ logger = logging.getLogger("policyqa.wechat")
 WECHAT_MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KiB; anything bigger is not from WeChat
 SUCCESS = "success"  # tells WeChat "no reply", so it neither retries nor shows an error to the follower
 ENCRYPT_AES = "aes"
-ENCRYPT_RAW = "raw"
+MODE_PLAIN, MODE_SAFE = "plain", "safe"  # WECHAT_ENCRYPT_MODE values (compat: both accepted)
 SESSION_PREFIX = "wechat:"
 PAYLOAD_TOO_LARGE = 413  # named here: starlette renamed its constant between versions
 XML_MEDIA_TYPE = "application/xml"
@@ -68,21 +74,26 @@ class AnswerEngine(Protocol):
     def ask(self, question: str, session_id: str | None = None) -> Answer: ...
 
 
-_reply_store: ReplyStore | None = None
-
-
-def get_reply_store(request: Request) -> ReplyStore:
-    """Return the app's retry store (Redis with several workers, see create_app), else a process-wide one."""
+async def get_reply_store(request: Request) -> ReplyStore:
+    """Return the app's retry store (create_app installs Redis's with several workers), else a new
+    in-memory one kept on the app."""
     store: ReplyStore | None = getattr(request.app.state, "reply_store", None)
-    if store is not None:
-        return store
-    global _reply_store
-    if _reply_store is None:
-        _reply_store = InMemoryReplyStore()
-    return _reply_store
+    if store is None:
+        store = request.app.state.reply_store = InMemoryReplyStore()
+    return store
+
+
+async def get_nonce_store(request: Request) -> NonceStore:
+    """Return the app's (timestamp, nonce) store, else a new in-memory one kept on the app."""
+    store: NonceStore | None = getattr(request.app.state, "nonce_store", None)
+    if store is None:
+        store = request.app.state.nonce_store = InMemoryNonceStore()
+    return store
 
 
 ReplyStoreDep = Annotated[ReplyStore, Depends(get_reply_store)]
+TimestampQuery = Annotated[str, Query(pattern="^[0-9]+$", description="Unix 时间（秒）")]
+NonceStoreDep = Annotated[NonceStore, Depends(get_nonce_store)]
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,18 @@ class ReplyPlan:
     question: str | None = None
 
 
-@router.get("/wechat", response_class=PlainTextResponse)
+@router.get(
+    "/wechat",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "echostr"},
+        **error_responses(400, 403, 404),
+    },
+)
 def verify_server_url(
     settings: SettingsDep,
     signature: Annotated[str, Query()] = "",
-    timestamp: Annotated[str, Query()] = "",
+    timestamp: TimestampQuery = "",
     nonce: Annotated[str, Query()] = "",
     echostr: Annotated[str, Query()] = "",
 ) -> PlainTextResponse:
@@ -111,40 +129,60 @@ def verify_server_url(
     return PlainTextResponse(echostr)
 
 
-@router.post("/wechat")
+_XML_BODY = {"schema": {"type": "string", "description": "WeChat XML (plaintext or an Encrypt envelope)"}}
+
+
+@router.post(
+    "/wechat",
+    responses={
+        200: {
+            "description": "被动回复 XML（安全模式下加密），或 success（不回复）",
+            "content": {
+                XML_MEDIA_TYPE: {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        },
+        **error_responses(400, 403, 404, 413),
+    },
+    openapi_extra={
+        "requestBody": {"required": False, "content": {"text/xml": _XML_BODY, XML_MEDIA_TYPE: _XML_BODY}}
+    },
+)
 async def receive_message(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     store: ReplyStoreDep,
+    nonces: NonceStoreDep,
     signature: Annotated[str, Query()] = "",
-    timestamp: Annotated[str, Query()] = "",
+    timestamp: TimestampQuery = "",
     nonce: Annotated[str, Query()] = "",
-    encrypt_type: Annotated[str, Query()] = "",
+    encrypt_type: Annotated[Literal["", "raw", "aes"], Query(description="aes：兼容/安全模式")] = "",
     msg_signature: Annotated[str, Query()] = "",
 ) -> Response:
     """Authenticate, decrypt and answer one message or event pushed by WeChat (a passive reply)."""
     started = time.monotonic()
     token = _require_token(settings)
     body = await _read_body(request, min(settings.max_body_bytes, WECHAT_MAX_BODY_BYTES))
-    encrypt_type = encrypt_type.strip().lower()
-    if encrypt_type not in ("", ENCRYPT_RAW, ENCRYPT_AES):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "不支持的 encrypt_type。")
     plain_signature = compute_signature(token, timestamp, nonce)
-    if encrypt_type != ENCRYPT_AES and not signature_matches(plain_signature, signature):
+    signed = signature_matches(plain_signature, signature)
+    if encrypt_type != ENCRYPT_AES and not signed:
         raise _forbidden("签名校验失败。", "bad signature")
-    outer = _parse_xml(body)
+    # With encrypt_type=aes the body is needed to check msg_signature; until something has authenticated
+    # the request, a body that cannot be read is refused as unauthenticated (403), not as malformed.
+    outer = _parse_xml(body, authenticated=signed)
     crypto: MessageCrypto | None = None
     if encrypt_type == ENCRYPT_AES or ("Encrypt" in outer and "MsgType" not in outer):
-        crypto = _message_crypto(settings)
         encrypted = outer.get("Encrypt", "")
-        if not encrypted:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "安全模式的消息缺少 Encrypt 字段。")
-        if not crypto.verify(msg_signature, timestamp, nonce, encrypted):
+        if not encrypted and signed:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "加密消息缺少 Encrypt 字段。")
+        # msg_signature needs only the token: authenticate before saying anything about the keys.
+        if not signature_matches(compute_signature(token, timestamp, nonce, encrypted), msg_signature):
             raise _forbidden("消息签名校验失败。", "bad msg_signature")
-        if signature and not signature_matches(plain_signature, signature):
+        if signature and not signed:
             raise _forbidden("签名校验失败。", "bad signature beside a valid msg_signature")
-        _check_timestamp(timestamp, settings.wechat_timestamp_window_s)
+        crypto = _message_crypto(settings)
+        _check_fresh(timestamp, nonce, body, settings, nonces)
         try:
             fields = _parse_xml(crypto.decrypt(encrypted).encode("utf-8"))
         except AppIdMismatchError as error:
@@ -152,7 +190,9 @@ async def receive_message(
         except DecryptError as error:
             raise _forbidden("消息解密失败。", f"decryption failed: {error}") from error
     else:
-        _check_timestamp(timestamp, settings.wechat_timestamp_window_s)
+        if settings.wechat_encrypt_mode == MODE_SAFE:  # the token alone must not get past the encryption
+            raise _forbidden("安全模式只接受加密消息。", "plaintext message in safe mode")
+        _check_fresh(timestamp, nonce, body, settings, nonces)
         fields = outer
     try:
         message = parse_message(fields)
@@ -270,11 +310,26 @@ def _require_token(settings: Settings) -> str:
 
 
 def _message_crypto(settings: Settings) -> MessageCrypto:
-    if not (settings.wechat_aes_key and settings.wechat_app_id and settings.wechat_token):
+    if settings.wechat_encrypt_mode == MODE_PLAIN or not (
+        settings.wechat_aes_key and settings.wechat_app_id and settings.wechat_token
+    ):
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "收到加密消息，但未配置 WECHAT_AES_KEY 和 WECHAT_APP_ID。"
+            status.HTTP_400_BAD_REQUEST,
+            "收到加密消息，但服务器是明文模式"
+            "（WECHAT_ENCRYPT_MODE=plain，或未配置 WECHAT_AES_KEY 和 WECHAT_APP_ID）。",
         )
     return MessageCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+
+
+def _check_fresh(timestamp: str, nonce: str, body: bytes, settings: Settings, nonces: NonceStore) -> None:
+    """Refuse a timestamp outside the window, and a (timestamp, nonce) already used with another body."""
+    window = settings.wechat_timestamp_window_s
+    _check_timestamp(timestamp, window)
+    # Kept for the whole window on both sides of the timestamp, so it cannot be used again in time.
+    if not nonces.claim(timestamp, nonce, body_digest(body), 2 * window + 1):
+        raise _forbidden(
+            "该请求的 nonce 已被使用（疑似重放）。", "reused (timestamp, nonce) with another body"
+        )
 
 
 def _check_timestamp(timestamp: str, window_seconds: int) -> None:
@@ -285,10 +340,12 @@ def _check_timestamp(timestamp: str, window_seconds: int) -> None:
         raise _forbidden("请求时间戳超出允许范围（疑似重放）。", "timestamp outside the window")
 
 
-def _parse_xml(body: bytes) -> dict[str, str]:
+def _parse_xml(body: bytes, authenticated: bool = True) -> dict[str, str]:
     try:
         return parse_xml(body)
     except MalformedMessageError as error:
+        if not authenticated:
+            raise _forbidden("消息签名校验失败。", f"unsigned, unreadable XML: {error}") from error
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"XML 无效或不安全：{error}") from error
 
 

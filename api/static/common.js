@@ -98,11 +98,12 @@
     return '服务暂时不可用，请稍后再试。';
   }
 
-  /** Call the JSON API; resolves to the parsed body, rejects with an ApiError whose message is Chinese. */
-  async function api(path, body) {
+  /** Call the JSON API (POST when `body` is given); resolves to the parsed body, rejects with an ApiError
+   *  whose message is Chinese. */
+  async function api(path, body, extraHeaders) {
     const init = {
       method: body === undefined ? 'GET' : 'POST',
-      headers: { Accept: 'application/json' },
+      headers: Object.assign({ Accept: 'application/json' }, extraHeaders || {}),
       credentials: 'same-origin',
     };
     if (body !== undefined) {
@@ -185,11 +186,15 @@
     return fragment;
   }
 
-  /** "第(20)条" for plain clause numbers, the number as printed otherwise, '' when there is none. */
-  function clauseLabel(number) {
-    if (!number) return '';
-    const plain = String(number).trim().replace(/[.．、]$/, '');
-    return /^[（(]?\d+[)）]?$/.test(plain) ? '第' + plain + '条' : plain;
+  /** What the document numbers a clause ("（二）第4项", "专栏一第34行"): the API's `label`; for an older
+   *  server without it, the number as printed (never "第N条", which reads as an article of the document). */
+  function clauseLabel(clause) {
+    if (clause && typeof clause === 'object') {
+      if (clause.label) return String(clause.label);
+      return clauseLabel(clause.number);
+    }
+    if (!clause) return '';
+    return String(clause).trim().replace(/[.．、]$/, '').replace(/\(/g, '（').replace(/\)/g, '）');
   }
 
   function sectionPath(clause) {
@@ -203,7 +208,7 @@
     if (doc.doc_number) details.push(doc.doc_number);
     const path = sectionPath(hit);
     if (path) details.push(path);
-    const label = clauseLabel(hit.number);
+    const label = clauseLabel(hit);
     const detailLine = el('p', { className: 'provenance-detail', text: details.join(' · ') });
     if (label) append(detailLine, [details.length ? ' · ' : '', el('strong', { text: label })]);
     return el('div', { className: 'provenance' }, [
@@ -335,7 +340,8 @@
     const title = el('h2', { className: 'viewer-title', id: 'viewer-title', text: '原文' });
     const closeButton = el('button', { type: 'button', className: 'btn btn-back', 'aria-label': '返回' },
       [icon(ICONS.back), el('span', { text: '返回' })]);
-    const body = el('div', { className: 'viewer-body', tabindex: '-1' });
+    // Focusable (tabindex 0) so that keyboard users can scroll the text: it may hold no other control.
+    const body = el('div', { className: 'viewer-body', tabindex: '0', role: 'region', 'aria-label': '原文内容' });
     const root = el('div', {
       className: 'viewer', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'viewer-title', hidden: true,
     }, [el('div', { className: 'viewer-bar' }, [closeButton, title]), body]);
@@ -397,17 +403,27 @@
       (clause.path || []).forEach(function (title) { pathTitles[title] = true; });
     });
     let openPath = [];
+    // Heading element level of each open path depth (null: not shown, its text is the clause below), so
+    // levels never jump (h4 -> h6) when a section's title is printed by its own opening clause.
+    let levels = [];
     let previousFirstLine = '';
     let target = null;
     clauses.forEach(function (clause, index) {
       const path = clause.path || [];
       let depth = 0;
       while (depth < path.length && depth < openPath.length && path[depth] === openPath[depth]) depth += 1;
+      levels = levels.slice(0, depth);
       for (let level = depth; level < path.length; level += 1) {
         // A section's opening clause often starts with the section title itself: do not print it twice.
-        if (path[level] === previousFirstLine) continue;
+        if (path[level] === previousFirstLine) {
+          levels.push(null);
+          continue;
+        }
+        const above = levels.filter(function (value) { return value !== null; });
+        const headingLevel = Math.min((above.length ? above[above.length - 1] : 3) + 1, 6);
+        levels.push(headingLevel);
         // Real heading elements (h4-h6 under the h3 title) so screen readers can jump between sections.
-        append(fragment, el('h' + Math.min(level + 4, 6), {
+        append(fragment, el('h' + headingLevel, {
           className: 'doc-heading doc-heading-' + Math.min(level + 1, 4), text: path[level],
         }));
       }
@@ -523,6 +539,32 @@
     return button;
   }
 
+  /* ---------- large type (大字) ---------- */
+
+  const LARGE_TYPE_KEY = 'policyqa.large_type';
+
+  /** Make `button` the large-type toggle: aria-pressed shows the state, the choice is remembered. */
+  function largeTypeToggle(button) {
+    if (!button) return;
+    const root = document.documentElement;
+    const sync = function () {
+      button.setAttribute('aria-pressed', root.classList.contains('large-type') ? 'true' : 'false');
+    };
+    button.addEventListener('click', function () {
+      const on = !root.classList.contains('large-type');
+      root.classList.toggle('large-type', on);
+      try {
+        window.localStorage.setItem(LARGE_TYPE_KEY, on ? '1' : '0');
+      } catch (err) {
+        /* not remembered, still applied */
+      }
+      sync();
+      document.dispatchEvent(new Event('policyqa:textsize'));
+      announce(on ? '已切换为大字' : '已切换为标准字号');
+    });
+    sync();
+  }
+
   function whenReady(callback) {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', callback);
     else callback();
@@ -532,6 +574,7 @@
   const DOC_PATH = /^\/doc\/([^/]+)\/?$/;
 
   whenReady(function () {
+    largeTypeToggle(document.getElementById('large-type'));
     const docPath = location.pathname.match(DOC_PATH);
     if (docPath) {
       const clauseId = new URLSearchParams(location.search).get('clause') ||
@@ -570,5 +613,6 @@
     originalButton: originalButton,
     whenReady: whenReady,
     firstLine: firstLine,
+    largeTypeToggle: largeTypeToggle,
   };
 })();

@@ -1,6 +1,8 @@
 /* The staff page: search with document/region/mode filters (clause references such as
  * "长宁区行动计划第(20)条" go through the same box), citations with copy buttons, and each document's
- * outline. The search is mirrored in the address (?q=&doc_id=&region=&mode=&top_k=) so it can be shared. */
+ * outline. Only the retrieval modes that are live (GET /health `retrievers`) are offered; changing a filter
+ * runs the search again; relevance is shown in words and as a bar, relative to the best hit. The search is
+ * mirrored in the address (?q=&doc_id=&region=&mode=&top_k=) so it can be shared. */
 (function () {
   'use strict';
 
@@ -11,12 +13,17 @@
 
   const LEAF_PREVIEW_CHARS = 26;
   const MODE_NAMES = { hybrid: '混合', bm25: '关键词', vector: '语义' };
+  const MODE_OPTIONS = [['hybrid', '混合（推荐）'], ['bm25', '关键词（BM25）'], ['vector', '语义（向量）']];
+  const RETRIEVER_NAMES = { bm25: '关键词', vector: '语义', lookup: '条款引用' };
+  // Relevance relative to the best hit of the same search (scores of different modes are not comparable).
+  const RELEVANCE_LEVELS = [[0.75, '高'], [0.4, '中'], [0, '低']];
 
   const form = document.getElementById('search-form');
   const queryInput = document.getElementById('query');
   const docSelect = document.getElementById('filter-doc');
   const regionSelect = document.getElementById('filter-region');
   const modeSelect = document.getElementById('filter-mode');
+  const modeHint = document.getElementById('mode-hint');
   const topKSelect = document.getElementById('filter-topk');
   const searchButton = document.getElementById('search-button');
   const errorLine = document.getElementById('search-error');
@@ -26,6 +33,7 @@
   const documentsStatus = document.getElementById('documents-status');
   const documentsList = document.getElementById('documents');
   let busy = false;
+  let rerun = false;
 
   /* ---------- results ---------- */
 
@@ -47,12 +55,27 @@
     return el('div', null, [quote, toggle]);
   }
 
-  function resultItem(hit, rank) {
+  /** "相关度 高" with a bar: the hit's score as a share of the best score of this search; a clause
+   *  found by its reference (发文字号 + number) is "按引用定位". */
+  function relevance(hit, best) {
+    const retrievers = hit.retrievers || [];
+    if (retrievers.indexOf('lookup') >= 0) {
+      return el('span', { className: 'relevance' }, '按条款引用定位');
+    }
+    const share = best > 0 && typeof hit.score === 'number' ? Math.max(0, Math.min(1, hit.score / best)) : 0;
+    const level = RELEVANCE_LEVELS.find(function (entry) { return share >= entry[0]; });
+    const bar = el('span', { className: 'relevance-bar', 'aria-hidden': 'true' }, el('span'));
+    bar.firstChild.style.width = Math.round(share * 100) + '%';
+    return el('span', { className: 'relevance', title: '与本次检索最相关的一条相比' }, ['相关度 ' + level[1], bar]);
+  }
+
+  function resultItem(hit, rank, best) {
     const doc = hit.doc || {};
     const meta = [];
     if (doc.region) meta.push(doc.region);
-    meta.push('相关度 ' + (typeof hit.score === 'number' ? hit.score.toFixed(4) : '—'));
-    if (hit.retrievers && hit.retrievers.length) meta.push('命中：' + hit.retrievers.join('、'));
+    if (hit.retrievers && hit.retrievers.length) {
+      meta.push('命中：' + hit.retrievers.map(function (name) { return RETRIEVER_NAMES[name] || name; }).join('、'));
+    }
     if (hit.lines && hit.lines.length === 2) {
       meta.push('原文第 ' + (hit.lines[0] === hit.lines[1] ? hit.lines[0] : hit.lines[0] + '–' + hit.lines[1]) + ' 行');
     }
@@ -63,7 +86,7 @@
       ]),
       clampedText(hit),
       P.fieldList(hit),
-      el('p', { className: 'result-meta', text: meta.join(' · ') }),
+      el('p', { className: 'result-meta' }, [relevance(hit, best), el('span', { text: meta.join(' · ') })]),
       el('div', { className: 'card-actions' }, [
         P.copyButton('复制引用', function () { return hit.citation || ''; }),
         P.originalButton(hit),
@@ -79,11 +102,12 @@
       resultsStatus.textContent = '没有找到相关条款。可以换个检索词，或放宽文件、地区筛选。';
       return;
     }
-    const retrievers = Array.isArray(data.retrievers) && data.retrievers.length
-      ? '，检索器：' + data.retrievers.join('、') : '';
-    resultsStatus.textContent = '共 ' + hits.length + ' 条（' + (MODE_NAMES[body.mode] || body.mode) + '检索' +
-      retrievers + '）';
-    hits.forEach(function (hit, i) { resultsList.appendChild(resultItem(hit, i + 1)); });
+    resultsStatus.textContent = '共 ' + hits.length + ' 条（' + (MODE_NAMES[body.mode] || body.mode) + '检索）';
+    const best = hits.reduce(function (top, hit) {
+      const looked = (hit.retrievers || []).indexOf('lookup') >= 0;
+      return !looked && typeof hit.score === 'number' && hit.score > top ? hit.score : top;
+    }, 0);
+    hits.forEach(function (hit, i) { resultsList.appendChild(resultItem(hit, i + 1, best)); });
     append(copyAllSlot, P.copyButton('复制全部引用', function () {
       return hits.map(function (hit) { return hit.citation || ''; }).join('\n');
     }, 'btn-quiet'));
@@ -107,7 +131,7 @@
     params.set('q', body.query);
     if (body.doc_id) params.set('doc_id', body.doc_id);
     if (body.region) params.set('region', body.region);
-    if (body.mode !== 'hybrid') params.set('mode', body.mode);
+    if (body.mode !== modeSelect.options[0].value) params.set('mode', body.mode);
     if (body.top_k !== 10) params.set('top_k', String(body.top_k));
     try {
       history.replaceState(history.state, '', location.pathname + '?' + params.toString());
@@ -124,7 +148,10 @@
       queryInput.focus();
       return;
     }
-    if (busy) return;
+    if (busy) {
+      rerun = true; // a filter changed while searching: search again with it once this one is done
+      return;
+    }
     busy = true;
     showError('');
     searchButton.disabled = true;
@@ -141,6 +168,10 @@
       busy = false;
       searchButton.disabled = false;
     }
+    if (rerun) {
+      rerun = false;
+      search();
+    }
   }
 
   form.addEventListener('submit', function (event) {
@@ -150,6 +181,24 @@
   queryInput.addEventListener('input', function () {
     if (!errorLine.hidden) showError('');
   });
+  // A changed filter applies at once to the search on screen.
+  [docSelect, regionSelect, modeSelect, topKSelect].forEach(function (select) {
+    select.addEventListener('change', function () {
+      if (queryInput.value.trim()) search();
+    });
+  });
+
+  /** Offer only the modes the server can run now: hybrid and vector need the vector retriever. */
+  function fillModes(retrievers) {
+    const vectors = retrievers.indexOf('vector') >= 0;
+    clear(modeSelect);
+    MODE_OPTIONS.forEach(function (option) {
+      if (option[0] === 'bm25' || vectors) append(modeSelect, el('option', { value: option[0], text: option[1] }));
+    });
+    modeSelect.value = vectors ? 'hybrid' : 'bm25';
+    modeHint.textContent = vectors ? '' : '语义检索未启用（服务器未加载向量模型），按关键词检索。';
+    modeHint.hidden = vectors;
+  }
 
   /* ---------- documents and outlines ---------- */
 
@@ -202,7 +251,7 @@
     const text = String(clause.text || '').replace(/\s+/g, ' ').trim();
     // The number is shown apart only when the text does not start with it already.
     const number = String(clause.number || '').trim();
-    const label = number && text.indexOf(number) !== 0 ? P.clauseLabel(number) : '';
+    const label = number && text.indexOf(number) !== 0 ? P.clauseLabel(clause) : '';
     const preview = text.length > LEAF_PREVIEW_CHARS ? text.slice(0, LEAF_PREVIEW_CHARS) + '…' : text;
     const button = el('button', { type: 'button', className: 'outline-leaf' }, [
       label ? el('span', { className: 'leaf-number', text: label }) : null,
@@ -309,6 +358,12 @@
   }
 
   async function loadDocuments() {
+    try {
+      const health = await P.api('/health');
+      fillModes(Array.isArray(health.retrievers) ? health.retrievers : ['bm25']);
+    } catch (err) {
+      fillModes(['bm25']);
+    }
     try {
       const data = await P.api('/api/v1/documents');
       const docs = Array.isArray(data) ? data : (data && data.documents) || [];

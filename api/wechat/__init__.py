@@ -1,4 +1,5 @@
-"""WeChat Official Account channel: signatures and AES envelope, XML messages, reply texts, retry dedup."""
+"""WeChat Official Account channel: signatures and AES envelope, XML messages, reply texts, retry dedup,
+replay protection."""
 
 from api.wechat.crypto import (
     AppIdMismatchError,
@@ -24,6 +25,7 @@ from api.wechat.messages import (
     parse_message,
     parse_xml,
 )
+from api.wechat.nonce import InMemoryNonceStore, NonceStore, body_digest
 from api.wechat.privacy import RedactWeChatQuery
 
 __all__ = [
@@ -31,18 +33,21 @@ __all__ = [
     "DecryptError",
     "EventMessage",
     "ImageMessage",
+    "InMemoryNonceStore",
     "InMemoryReplyStore",
     "InboundMessage",
     "LinkMessage",
     "LocationMessage",
     "MalformedMessageError",
     "MessageCrypto",
+    "NonceStore",
     "OtherMessage",
     "RedactWeChatQuery",
     "ReplyStore",
     "TextMessage",
     "VoiceMessage",
     "WeChatCryptoError",
+    "body_digest",
     "build_encrypted_reply",
     "build_text_reply",
     "compute_signature",

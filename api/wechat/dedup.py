@@ -1,6 +1,7 @@
 """Retry de-duplication: one computation per message, shared by WeChat's retries; OpenID hashing.
 
-WeChat re-sends a message it got no reply to (after 5 s, three times in all). Each retry must get the
+WeChat re-sends a message it got no reply to (after 5 s, three times in all). A retry is the same
+follower's message with the same MsgId (events: the same follower and CreateTime). Each retry must get the
 reply the first delivery computed -- including a retry that arrives while that computation still runs --
 so the engine runs once per message and follow-up context advances once.
 
@@ -30,11 +31,11 @@ def hash_openid(openid: str, salt: str) -> str:
     return digest[:32]
 
 
-def dedup_key(parts: tuple[str, ...], salt: str) -> str:
-    """Return the store key for a message: ("msg", MsgId) or ("event", OpenID, CreateTime), OpenID hashed."""
-    if parts and parts[0] == "event" and len(parts) == 3:
-        return f"event:{hash_openid(parts[1], salt)}:{parts[2]}"
-    return ":".join(parts)
+def dedup_key(parts: tuple[str, str, str], salt: str) -> str:
+    """Return the store key for a message's ("msg", OpenID, MsgId) or ("event", OpenID, CreateTime),
+    with the OpenID hashed: one follower's retries share it, another follower's message never does."""
+    kind, openid, identifier = parts
+    return f"{kind}:{hash_openid(openid, salt)}:{identifier}"
 
 
 class ReplyStore(Protocol):

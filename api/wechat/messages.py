@@ -47,10 +47,12 @@ class InboundMessage:
     msg_id: str | None = None  # absent on events
 
     @property
-    def dedup_key_parts(self) -> tuple[str, ...]:
-        """What identifies a retry of this message: MsgId, or for events FromUserName + CreateTime."""
+    def dedup_key_parts(self) -> tuple[str, str, str]:
+        """What identifies a retry of this message, as WeChat documents it: the sender with MsgId, or for
+        events (which have no MsgId) the sender with CreateTime. MsgId alone is not unique across
+        followers, and a reply keyed by it alone would go to another follower."""
         if self.msg_id:
-            return ("msg", self.msg_id)
+            return ("msg", self.from_user, self.msg_id)
         return ("event", self.from_user, str(self.create_time))
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from api.wechat.messages import escape_cdata
+from corpus.sentences import SENTENCE_ENDS
 from rag.models import STATUS_FOUND, Answer, Hit
 
 MAX_REPLY_BYTES = 2000  # the whole passive reply XML stays strictly below this
-SENTENCE_ENDS = "。；！？"
 SOFT_BREAKS = "，、：；,;:"  # used only when a single sentence is longer than the whole budget
 CLOSING_MARKS = "”’）」』》】)\"'"  # kept with the sentence they close: 。” counts as one end
 ELLIPSIS = "……"

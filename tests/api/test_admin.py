@@ -14,14 +14,14 @@ from corpus.load import load_corpus
 from index.build import build_index
 from policyqa.config import Settings
 from rag.engine import Engine
+from tests.conftest import CORPUS_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "s3cret-admin-key"  # as tests/api/conftest.py
 RELOAD = "/api/v1/admin/reload"
 
 
 def _rebuild_without(index_dir: Path, doc_id: str) -> None:
-    documents = [d for d in load_corpus(ROOT / "corpus" / "data") if d.meta.id != doc_id]
+    documents = [d for d in load_corpus(CORPUS_DIR) if d.meta.id != doc_id]
     build_index(documents, index_dir, embed_model=None, progress=False)
 
 

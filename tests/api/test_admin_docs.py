@@ -94,7 +94,7 @@ def test_superseded_document_is_not_answered_and_says_so(client: TestClient) -> 
     document = client.get("/api/v1/documents/changning-plan").json()  # staff can still look it up
     assert document["doc"]["superseded_by"] == "yuzhong-plan"
     bad = client.post(f"{DOCUMENTS}/changning-plan/status", json={"superseded_by": "nope"}, headers=AUTH)
-    assert bad.status_code == 422
+    assert bad.status_code == 409 and "nope" in bad.json()["detail"]  # well-formed, but not in the index
 
 
 @pytest.mark.parametrize(
@@ -114,6 +114,59 @@ def test_bad_uploads_get_a_clear_4xx(client: TestClient, filename: str, content:
 
 def test_bad_json_upload(client: TestClient) -> None:
     response = client.post(DOCUMENTS, json={"filename": "a.txt", "content_base64": "%%%"}, headers=AUTH)
-    assert response.status_code == 422 and "Base64" in response.json()["detail"]
+    assert response.status_code == 422 and "content_base64" in response.json()["detail"]
     response = client.post(DOCUMENTS, json={"filename": "a.txt"}, headers=AUTH)
     assert response.status_code == 422
+
+
+# --- an index folder that cannot be read: 409, nothing changed ------------------------------------
+
+
+def _damage(index_dir: Path, damage: str) -> None:
+    clauses = index_dir / "clauses.jsonl"
+    if damage == "flip_byte":  # same size, wrong checksum
+        data = bytearray(clauses.read_bytes())
+        data[100] ^= 0x01
+        clauses.write_bytes(bytes(data))
+    elif damage == "truncate":
+        (index_dir / "bm25.npz").write_bytes((index_dir / "bm25.npz").read_bytes()[:-50])
+    elif damage == "unreadable_manifest":
+        (index_dir / "manifest.json").write_text("{truncated", encoding="utf-8")
+    else:  # the manifest is gone but every other file is still there
+        (index_dir / "manifest.json").unlink()
+
+
+def _snapshot(index_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(index_dir.iterdir()) if p.is_file()}
+
+
+CHANGES = {
+    "add": lambda client: client.post(
+        DOCUMENTS, files={"file": ("tuoyu.html", POLICY_HTML.encode("utf-8"), "text/html")}, headers=AUTH
+    ),
+    "delete": lambda client: client.delete(f"{DOCUMENTS}/guangxi-plan", headers=AUTH),
+    "status": lambda client: client.post(
+        f"{DOCUMENTS}/changning-plan/status", json={"repealed": True}, headers=AUTH
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize("damage", ["flip_byte", "truncate", "unreadable_manifest", "missing_manifest"])
+def test_changes_to_an_unreadable_index_are_409_and_change_nothing(
+    client: TestClient, served_index: Path, change: str, damage: str
+) -> None:
+    question = {"question": "长宁区宝宝屋建设"}
+    answer_before = client.post("/api/v1/ask", json=question).json()
+    _damage(served_index, damage)
+    before = _snapshot(served_index)
+    response = CHANGES[change](client)
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert "未做任何修改" in detail and "索引" in detail
+    if damage == "missing_manifest":  # never a new one-document library written over the old one
+        assert "manifest.json" in detail
+    assert _snapshot(served_index) == before
+    # The engine that was serving still serves the whole library.
+    assert client.post("/api/v1/ask", json=question).json()["hits"] == answer_before["hits"]
+    assert client.get("/api/v1/documents/guangxi-plan").status_code == 200

@@ -85,7 +85,7 @@ def test_pages_are_served(client: TestClient) -> None:
         ({"json": {"question": ""}}, 422, "不能为空"),
         ({"json": {"question": "   \n "}}, 422, "不能为空"),
         ({"json": {"question": "托育" * 300}}, 422, "太长"),
-        ({"json": {"question": "托育\x00服务"}}, 400, "控制字符"),
+        ({"json": {"question": "托育\x00服务"}}, 422, "控制字符"),
         ({"json": {}}, 422, "缺少必填字段"),
         ({"json": {"question": 5}}, 422, "文本"),
         ({"json": {"question": "托育", "extra": 1}}, 422, "不支持的字段"),

@@ -17,10 +17,10 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -36,6 +36,7 @@ from policyqa.config import Settings
 from rag.citation import format_citation
 from rag.engine import Engine
 from rag.models import Answer, Hit
+from tests.conftest import CORPUS_DIR
 
 TOKEN = "PolicyQAtoken2024"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")  # 43 characters, like WeChat's
@@ -45,7 +46,6 @@ OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 OTHER_OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfXXX"
 PUBLIC_URL = "https://policy.example.gov.cn"
 MENU_QUESTION = "渝中区托育服务有什么目标？"
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 YUZHONG = DocumentMeta(
     id="yuzhong-plan",
     title="重庆市渝中区儿童友好城市建设三年行动计划",
@@ -61,7 +61,7 @@ CHANGNING = DocumentMeta(
 
 
 def corpus_hit(doc: DocumentMeta, first: int, last: int, path: tuple[str, ...], insert: str = "") -> Hit:
-    lines = (CORPUS / f"{doc.id}.txt").read_text(encoding="utf-8").splitlines()[first - 1 : last]
+    lines = (CORPUS_DIR / f"{doc.id}.txt").read_text(encoding="utf-8").splitlines()[first - 1 : last]
     text = "\n".join(line.strip() for line in lines if line.strip())
     if insert:  # e.g. a CDATA terminator, to prove escaping
         text = text.replace("。", "。" + insert, 1)
@@ -164,11 +164,14 @@ def message_xml(msg_type: str, msg_id: str | None = "1001", openid: str = OPENID
 
 
 class WeChatServer:
-    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply."""
+    """Plays WeChat: signs (and in compatible/safe mode encrypts) a message, posts it, opens the reply.
+
+    `client` is a TestClient, or an httpx.Client whose base_url is a real server (test_wechat_live.py).
+    """
 
     def __init__(
         self,
-        client: TestClient,
+        client: httpx.Client,
         mode: str = "plain",
         aes_key: str = AES_KEY,
         app_id: str = APP_ID,
@@ -244,6 +247,9 @@ def make_settings(**overrides: Any) -> Settings:
         "public_url": PUBLIC_URL,
         "wechat_deadline_s": 3.0,
         "wechat_menu_keys": {"ASK_TUOYU": MENU_QUESTION},
+        # The console's 兼容 mode, so one app takes all three kinds of request; safe mode (the default
+        # with a key) is tested on its own below.
+        "wechat_encrypt_mode": "compat",
     }
     values.update(overrides)
     return Settings.model_validate(values)  # validated like the environment, without reading it
@@ -430,6 +436,18 @@ def test_too_long_or_empty_questions_are_answered_without_the_engine(
     assert fake_engine.calls == []
 
 
+def test_direction_controls_are_refused_and_invisible_characters_removed_as_on_the_api(
+    client: TestClient, fake_engine: FakeEngine
+) -> None:
+    # The API's character rule (api/validation.py): U+202E would make the logged question read backwards.
+    wechat = WeChatServer(client)
+    refused = wechat.open_reply(wechat.post(message_xml("text", msg_id="21", Content="托育\u202e服务")))
+    assert "方向" in refused["Content"] and "U+202E" in refused["Content"]
+    assert fake_engine.calls == []
+    wechat.open_reply(wechat.post(message_xml("text", msg_id="22", Content="托\u200b育\ufeff服务")))
+    assert [question for question, _ in fake_engine.calls] == ["托育服务"]
+
+
 # --- failures -------------------------------------------------------------------------------------
 
 
@@ -525,9 +543,25 @@ def test_channel_not_configured_is_404(
 def test_encrypted_message_without_aes_key_configured_is_400(
     app_factory: Callable[..., TestClient], fake_engine: FakeEngine
 ) -> None:
-    client = app_factory(fake_engine, wechat_aes_key=None)
+    client = app_factory(fake_engine, wechat_aes_key=None, wechat_encrypt_mode=None)
     response = WeChatServer(client, "safe").post(message_xml("text", Content="托育"))
     assert response.status_code == 400 and fake_engine.calls == []
+    # Unsigned, it says nothing about the server's keys: it is refused as unauthenticated.
+    forged = WeChatServer(client, "safe").post(message_xml("text", Content="托育"), bad_signature=True)
+    assert forged.status_code == 403 and fake_engine.calls == []
+
+
+@pytest.mark.parametrize("mode", ["plain", "compat"])
+def test_safe_mode_refuses_plaintext_even_when_signed(
+    app_factory: Callable[..., TestClient], fake_engine: FakeEngine, mode: str
+) -> None:
+    client = app_factory(fake_engine, wechat_encrypt_mode=None)  # an AES key is set: safe by default
+    response = WeChatServer(client, mode).post(message_xml("text", Content="托育"))
+    if mode == "plain":
+        assert response.status_code == 403 and "安全模式" in response.json()["detail"]
+        assert fake_engine.calls == []
+    else:  # the compatible-mode body carries the encrypted copy, which is what safe mode reads
+        assert "<Encrypt>" in response.text
 
 
 # --- retries and the deadline ---------------------------------------------------------------------

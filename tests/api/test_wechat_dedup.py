@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from api.wechat.dedup import InMemoryReplyStore, dedup_key, hash_openid
+from api.wechat.nonce import InMemoryNonceStore
 
 OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 
@@ -71,7 +72,28 @@ def test_openid_hash_is_salted_stable_and_hides_the_openid() -> None:
     assert OPENID not in hashed and len(hashed) == 32
 
 
-def test_event_keys_hash_the_sender() -> None:
+def test_keys_hash_the_sender_and_tell_followers_apart() -> None:
     key = dedup_key(("event", OPENID, "1700000000"), "salt")
     assert OPENID not in key and key.endswith(":1700000000")
-    assert dedup_key(("msg", "6054768590064713728"), "salt") == "msg:6054768590064713728"
+    message = dedup_key(("msg", OPENID, "6054768590064713728"), "salt")
+    assert OPENID not in message and message.endswith(":6054768590064713728")
+    # The same MsgId from another follower is another message.
+    assert dedup_key(("msg", OPENID + "x", "6054768590064713728"), "salt") != message
+
+
+def test_nonce_store_binds_a_timestamp_and_nonce_to_one_body_for_the_window() -> None:
+    now = [1000.0]
+    store = InMemoryNonceStore(clock=lambda: now[0])
+    assert store.claim("1700000000", "n1", "body-a", ttl_seconds=601)
+    assert store.claim("1700000000", "n1", "body-a", ttl_seconds=601)  # a retry of the same request
+    assert not store.claim("1700000000", "n1", "body-b", ttl_seconds=601)  # a replay with a new body
+    assert store.claim("1700000000", "n2", "body-b", ttl_seconds=601)  # another nonce is another request
+    now[0] += 602  # the timestamp has left the window on both sides: the pair is forgotten
+    assert store.claim("1700000000", "n1", "body-b", ttl_seconds=601) and len(store) == 1
+
+
+def test_nonce_store_is_bounded() -> None:
+    store = InMemoryNonceStore(max_entries=10)
+    for number in range(50):
+        assert store.claim(str(number), "n", "d", ttl_seconds=601)
+    assert len(store) <= 10

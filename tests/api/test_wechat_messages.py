@@ -93,10 +93,10 @@ def test_every_message_type_parses_to_its_record(body: str, kind: type, checks: 
         assert getattr(message, name) == value, name
 
 
-def test_dedup_identity_is_msg_id_or_sender_and_time() -> None:
+def test_dedup_identity_is_sender_and_msg_id_or_sender_and_time() -> None:
     text = parse_message(parse_xml(_message("<MsgType>text</MsgType><Content>a</Content><MsgId>99</MsgId>")))
     event = parse_message(parse_xml(_message("<MsgType>event</MsgType><Event>subscribe</Event>")))
-    assert text.dedup_key_parts == ("msg", "99")
+    assert text.dedup_key_parts == ("msg", "oUser123", "99")
     assert event.dedup_key_parts == ("event", "oUser123", "1700000000")
 
 

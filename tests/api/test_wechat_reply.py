@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -26,8 +25,8 @@ from api.wechat.reply import (
 from corpus.models import Clause, DocumentMeta
 from rag.citation import format_citation
 from rag.models import Answer, Hit
+from tests.conftest import CORPUS_DIR
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 PUBLIC_URL = "https://policy.example.gov.cn"
 DOCS = {
     "yuzhong-plan": DocumentMeta(
@@ -47,7 +46,8 @@ def corpus_clause(
     doc_id: str, first_line: int, last_line: int, path: tuple[str, ...], number: str | None
 ) -> Clause:
     """A clause made of the non-blank source lines first..last of a corpus file, verbatim."""
-    lines = (CORPUS / f"{doc_id}.txt").read_text(encoding="utf-8").splitlines()[first_line - 1 : last_line]
+    source = CORPUS_DIR / f"{doc_id}.txt"
+    lines = source.read_text(encoding="utf-8").splitlines()[first_line - 1 : last_line]
     text = "\n".join(line.strip() for line in lines if line.strip())
     return Clause(f"{doc_id}:{first_line}", doc_id, number, path, text, (first_line, last_line))
 

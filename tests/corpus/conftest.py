@@ -1,22 +1,19 @@
-"""Corpus fixtures: the bundled documents parsed once per session."""
+"""Corpus fixtures: the bundled documents by id (parsed once per session, in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from corpus.load import load_corpus
 from corpus.models import Clause, Document
+from tests.conftest import CORPUS_DIR
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus" / "data"
 DOC_IDS = ("changning-plan", "dadukou-plan", "guangxi-plan", "yuzhong-interpretation", "yuzhong-plan")
 
 
 @pytest.fixture(scope="session")
-def documents() -> dict[str, Document]:
+def documents(corpus_documents: tuple[Document, ...]) -> dict[str, Document]:
     """The five bundled documents by id."""
-    return {doc.meta.id: doc for doc in load_corpus(CORPUS_DIR)}
+    return {doc.meta.id: doc for doc in corpus_documents}
 
 
 @pytest.fixture(scope="session")

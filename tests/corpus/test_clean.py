@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus.clean import classify_lines, compact, normalize, reflow
+from corpus.clean import classify_lines
 from corpus.models import Document
 
 # Every dropped line of the bundled documents: (line, reason, how the line starts).
@@ -117,17 +117,3 @@ def test_long_repeated_paragraph_is_a_duplicate() -> None:
     lines = ["一、指导思想", paragraph, "", paragraph, "（一）短句重复。", "（二）短句重复。"]
     assert classify_lines(lines, 0) == {3: "duplicate"}
 
-
-def test_normalisation_is_one_to_one_and_only_for_matching() -> None:
-    text = "（一）１．ＡＢＣ\u3000\u2003，：；"
-    assert normalize(text) == "(一)1.ABC  ,:;"
-    assert len(normalize(text)) == len(text)
-    assert compact(" 第一条\u3000总则 ") == "第一条总则"
-    assert normalize("①〔〕《》“”") == "①〔〕《》“”"  # circled numbers and CJK brackets stay
-
-
-def test_reflow_joins_lines_broken_inside_a_sentence() -> None:
-    first = "第一条　为了规范儿童福利机构管理，根据《中华人民共和国未成"
-    rest = "年人保护法》，制定本办法。"
-    second = "第二条　本办法适用于本市。"
-    assert reflow(f"{first}\n{rest}\n{second}") == f"{first}{rest}\n{second}"

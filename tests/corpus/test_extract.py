@@ -28,8 +28,8 @@ from corpus.extract import (
 )
 from corpus.models import KIND_INDICATOR, KIND_PROJECT, Document
 from corpus.parse import parse_document
+from tests.conftest import CORPUS_DIR
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -104,7 +104,7 @@ def government_page(source: Path) -> str:
 
 
 def test_html_page_gives_the_clauses_of_the_bundled_text() -> None:
-    source = CORPUS / "yuzhong-plan.txt"
+    source = CORPUS_DIR / "yuzhong-plan.txt"
     extracted = extract_bytes(government_page(source).encode("utf-8"), "yuzhong-plan.html")
     document = parse_extracted(extracted, "yuzhong-plan")
     bundled = parse_document(source)
@@ -120,7 +120,7 @@ def test_html_page_gives_the_clauses_of_the_bundled_text() -> None:
 
 
 def test_html_header_table_becomes_metadata() -> None:
-    page = government_page(CORPUS / "yuzhong-plan.txt")
+    page = government_page(CORPUS_DIR / "yuzhong-plan.txt")
     extracted = extract_bytes(page.encode("utf-8"), "page.htm")
     meta = parse_extracted(extracted, "page").meta
     assert meta.doc_number == "渝中府办〔2024〕7号"
@@ -157,7 +157,7 @@ INDICATORS = (
 def policy_docx() -> bytes:
     """A Word file: title, 通知, Heading 1/2 styled sections, body text, a 专栏 indicator table with a
     vertically merged 类别 column, and a 专栏 of projects."""
-    docx = pytest.importorskip("docx")
+    import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
     word = docx.Document()
@@ -288,7 +288,6 @@ def _wrap(paragraph: str, width: float) -> list[str]:
 def policy_pdf(paragraphs: list[str]) -> bytes:
     """A PDF of `paragraphs` wrapped at a fixed width over pages with a running header and a
     "— n —" page number; paragraphs continue across page breaks."""
-    pytest.importorskip("reportlab")
     from reportlab.pdfgen import canvas
 
     _cjk_font()  # registers FONT_NAME
@@ -310,7 +309,7 @@ def policy_pdf(paragraphs: list[str]) -> bytes:
 
 @pytest.fixture(scope="module")
 def guangxi_pdf() -> tuple[bytes, Document]:
-    source = CORPUS / "guangxi-plan.txt"
+    source = CORPUS_DIR / "guangxi-plan.txt"
     bundled = parse_document(source)
     lines = source.read_text(encoding="utf-8").split("\n")
     start = next(i for i, line in enumerate(lines) if line.startswith("为深入贯彻"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.metadata import doc_type_of, normalize_doc_number, notice_parts, parse_date, region_of
+from corpus.docnumber import normalize_doc_number
+from corpus.metadata import doc_type_of, notice_parts, parse_date, region_of
 from corpus.models import Document, DocumentMeta, Relation
 from corpus.parse import parse_text
 

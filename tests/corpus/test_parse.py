@@ -8,7 +8,8 @@ import pytest
 
 from corpus.models import KIND_CLAUSE, KIND_HEADING, KIND_PREAMBLE, Document
 from corpus.parse import parse_document
-from tests.corpus.conftest import CORPUS_DIR, DOC_IDS, clause_at
+from tests.conftest import CORPUS_DIR
+from tests.corpus.conftest import DOC_IDS, clause_at
 
 YZ_NOTICE = "重庆市渝中区人民政府办公室关于印发《渝中区儿童友好城市建设三年行动计划(2024-2026年)》的通知"
 YZ4 = "四、具体举措"

@@ -7,23 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from corpus.models import Document
 from eval.calibrate import calibrate_index
 from eval.labels import load_questions
 from eval.run import run_mode
 from rag.engine import Engine
 from rag.fuse import FUSION_FILE
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def dense_index(tmp_path_factory: pytest.TempPathFactory, tiny_embed_model: Path) -> Path:
-    from corpus.load import load_corpus
+def dense_index(
+    tmp_path_factory: pytest.TempPathFactory, tiny_embed_model: Path, corpus_documents: tuple[Document, ...]
+) -> Path:
     from index.build import build_index
 
     out = tmp_path_factory.mktemp("dense") / "index"
     build_index(
-        load_corpus(ROOT / "corpus" / "data"),
+        corpus_documents,
         out,
         embed_model=str(tiny_embed_model),
         progress=False,

@@ -2,7 +2,7 @@
 
 `paragraph_documents` cuts each corpus file into one clause per non-empty line, with the nearest
 preceding heading as its section path; it does not depend on the parser, so the index can be tested
-on the real text on its own. `parsed_documents` is the parser's output (corpus.load).
+on the real text on its own. `parsed_documents` is the parser's output (the session's `corpus_documents`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from corpus.models import Clause, Document, DocumentMeta
+from tests.conftest import CORPUS_DIR
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus" / "data"
 # The places each bundled document is about (test data, the real values come from corpus metadata).
 REGIONS = {
     "yuzhong-plan": ("渝中区", ("重庆市",)),
@@ -76,10 +76,7 @@ def paragraph_clauses(paragraph_documents: list[Document]) -> list[Clause]:
 
 
 @pytest.fixture(scope="session")
-def parsed_documents() -> list[Document]:
+def parsed_documents(corpus_documents: tuple[Document, ...]) -> list[Document]:
     """The bundled corpus as parsed by `corpus.load.load_corpus`."""
-    from corpus.load import load_corpus
-
-    documents = load_corpus(CORPUS_DIR)
-    assert len(documents) == 5
-    return list(documents)
+    assert len(corpus_documents) == 5
+    return list(corpus_documents)

@@ -7,7 +7,7 @@ import pytest
 
 import index.build as build_module
 from corpus.models import Clause, Document, DocumentMeta
-from index.build import build_index, harvest_terms, indexed_text, place_short_name, tokenize_texts
+from index.build import build_index, harvest_terms, indexed_text, tokenize_texts
 from index.store import load_index
 from index.tokenize import ChineseTokenizer
 
@@ -76,10 +76,6 @@ def test_duplicate_clause_ids_are_refused(tmp_path):
 
 
 def test_place_names_are_harvested_from_metadata():
-    assert place_short_name("广西壮族自治区") == "广西"
-    assert place_short_name("渝中区") == "渝中"
-    assert place_short_name("上海市") == "上海"
-    assert place_short_name("区") is None
     metas = [
         DocumentMeta(id="a", title="t", region="南岸区", region_parents=("重庆市",), issuer="南岸区人民政府"),
         DocumentMeta(id="b", title="t", region="宁夏回族自治区"),

@@ -18,9 +18,8 @@ import pytest
 from api.main import create_app
 from index.store import IndexLoadError, load_index
 from policyqa.config import Settings
+from tests.conftest import CORPUS_DIR, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "corpus" / "data"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
@@ -39,7 +38,7 @@ def served(built_index: Path, tmp_path: Path) -> Path:
 def corpus_copy(tmp_path: Path) -> Path:
     """The bundled corpus without one document, so a finished rebuild is told apart from the old index."""
     target = tmp_path / "corpus"
-    shutil.copytree(CORPUS, target)
+    shutil.copytree(CORPUS_DIR, target)
     (target / "guangxi-plan.txt").unlink()
     return target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -241,10 +242,15 @@ def test_failed_save_keeps_the_previous_index(tmp_path, paragraph_documents, mon
     assert len(load_index(out).clauses) == len(paragraph_documents[0].clauses)
 
 
-def test_switch_works_without_rename_exchange(tmp_path, paragraph_documents, monkeypatch):
-    import index.store as store
+class _LibcWithoutRenameat2:
+    """A C library as on macOS or an old glibc: no renameat2, so no atomic exchange of two folders."""
 
-    monkeypatch.setattr(store, "_exchange", lambda first, second: False)
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def test_switch_works_where_the_c_library_has_no_rename_exchange(tmp_path, paragraph_documents, monkeypatch):
+    monkeypatch.setattr(ctypes, "CDLL", _LibcWithoutRenameat2)
     out = tmp_path / "index"
     _save_small(out, paragraph_documents[:1])
     _save_small(out, paragraph_documents[1:2])

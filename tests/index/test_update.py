@@ -17,8 +17,8 @@ from index.build import build_index, indexed_text
 from index.store import load_index
 from index.update import TOKENS_FILE, UpdateError, add_documents, remove_documents, set_status
 from rag.engine import Engine
+from tests.conftest import CORPUS_DIR
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 QUERIES = (
     "托育服务机构",
     "儿童友好医院建设",
@@ -30,7 +30,7 @@ QUERIES = (
 
 def _source_documents() -> list[Document]:
     """The bundled files read through the add path (extract + parse), in file-name order."""
-    return [parse_extracted(extract_file(p), p.stem) for p in sorted(CORPUS.glob("*.txt"))]
+    return [parse_extracted(extract_file(p), p.stem) for p in sorted(CORPUS_DIR.glob("*.txt"))]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_re_adding_unchanged_documents_is_a_no_op(incremental_index: Path, tmp_p
     shutil.copytree(incremental_index, index_dir)
     before = {p.name: p.read_bytes() for p in index_dir.iterdir()}
     report = add_documents(index_dir, _source_documents())
-    assert report.unchanged == tuple(sorted(p.stem for p in CORPUS.glob("*.txt"))) and not report.written
+    assert report.unchanged == tuple(sorted(p.stem for p in CORPUS_DIR.glob("*.txt"))) and not report.written
     assert {p.name: p.read_bytes() for p in index_dir.iterdir()} == before
 
 
@@ -89,7 +89,7 @@ def test_replacing_a_document_keeps_ids_of_unchanged_clauses_and_its_status(
     shutil.copytree(incremental_index, index_dir)
     set_status(index_dir, "guangxi-plan", repealed=True)
     old_ids = [c.id for c in load_index(index_dir).clauses if c.doc_id == "guangxi-plan"]
-    text = (CORPUS / "guangxi-plan.txt").read_text(encoding="utf-8")
+    text = (CORPUS_DIR / "guangxi-plan.txt").read_text(encoding="utf-8")
     changed = text.replace("到2025年,在全区推进2—3个", "到2026年,在全区推进3—5个", 1)
     assert changed != text
     report = add_documents(index_dir, [parse_text(changed, "guangxi-plan", "guangxi-plan.txt")])
@@ -107,7 +107,7 @@ def test_remove_equals_a_build_without_the_document(incremental_index: Path, tmp
     assert report.removed == ("yuzhong-plan",)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for source in CORPUS.glob("*.txt"):
+    for source in CORPUS_DIR.glob("*.txt"):
         if source.stem != "yuzhong-plan":
             shutil.copy(source, corpus / source.name)
     build_index(load_corpus(corpus), reference, embed_model=None, progress=False)

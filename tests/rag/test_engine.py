@@ -48,7 +48,10 @@ def test_answer_is_verbatim_with_provenance(engine: Engine, built_index) -> None
         first, last = hit.clause.lines
         text_lines = hit.clause.text.splitlines()
         assert text_lines[0] in lines[first - 1] and text_lines[-1] in lines[last - 1]
-    assert hit.citation.startswith("《") and hit.doc.title in hit.citation
+    full_width_title = hit.doc.title.translate(
+        str.maketrans("()", "（）")
+    )  # citations use full-width brackets
+    assert hit.citation.startswith("《") and full_width_title in hit.citation
     assert hit.doc.doc_number and hit.doc.doc_number in hit.citation
     assert hit.highlights and all(h in hit.clause.text for h in hit.highlights)
 

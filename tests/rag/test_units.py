@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import jieba
 import pytest
 
-from corpus.models import DocumentMeta
+from corpus.models import Document, DocumentMeta
+from corpus.numbering import cn_to_int
+from index.build import harvest_terms
 from rag.conversation import ConversationStore, MemoryStore, Turn
 from rag.followup import NEXT, resolve_follow_up
 from rag.fuse import RRF_K, reciprocal_rank_fusion, weighted_score_fusion
 from rag.highlight import split_sentences
-from rag.lookup import parse_reference
+from rag.lookup import parse_reference, resolve_reference
 from rag.normalize import expand_synonyms, normalize_question
-from rag.numbers import NumberKey, cn_to_int, heading_number, parse_number
+from rag.numbers import NumberKey, heading_number, parse_number
 from rag.places import PlaceIndex
 
+BEICHUAN = DocumentMeta(id="bc", title="北川", region="北川羌族自治县", region_parents=("四川省",))
 DOCS = [
     DocumentMeta(id="yz", title="渝中", region="渝中区", region_parents=("重庆市",)),
     DocumentMeta(id="ddk", title="大渡口", region="大渡口区", region_parents=("重庆市",)),
@@ -75,10 +79,52 @@ def test_parse_reference_forms() -> None:
     ref = parse_reference("渝中区三年行动计划第（44）项")
     assert ref is not None and ref.target == NumberKey("arabic_paren", 44)
     ref = parse_reference("渝中府办[2024]7号是什么文件")
-    assert ref is not None and ref.doc_number == "渝中府办(2024)7号" and ref.target is None
+    assert ref is not None and str(ref.doc_number) == "渝中府办〔2024〕7号" and ref.target is None
     assert parse_reference("孩子被欺负了怎么办") is None
     # a year or a count inside a sentence is not a clause reference
     assert parse_reference("到2025年每千人口托位多少个") is None
+
+
+@pytest.fixture(scope="module")
+def corpus_places(corpus_documents: tuple[Document, ...]) -> PlaceIndex:
+    return PlaceIndex.from_documents(d.meta for d in corpus_documents)
+
+
+def _resolve(question: str, corpus_documents: tuple[Document, ...], places: PlaceIndex) -> list[str]:
+    clauses = [c for d in corpus_documents for c in d.clauses]
+    found = resolve_reference(question, clauses, [d.meta for d in corpus_documents], places)
+    return [f"{c.doc_id} {c.text[:16]}" for c in found]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "渝中府办〔2024〕7号第(17)条",
+        "渝中府办[2024]7号第17条",
+        "渝中府办【2024】7号（17）",
+        "渝中府办（2024）7号第（17）条",
+        "渝中府办［2024］7号第十七条",
+        "渝中府办(2024)7号第17项",
+        "根据渝中府办〔2024〕7号第(17)条，托育服务怎么发展",
+    ],
+)
+def test_doc_number_with_a_clause_number_resolves_to_that_clause(
+    question: str, corpus_documents: tuple[Document, ...], corpus_places: PlaceIndex
+) -> None:
+    found = _resolve(question, corpus_documents, corpus_places)
+    assert found and found[0].startswith("yuzhong-plan (17)加快婴幼儿照护服务发展"), found
+
+
+def test_doc_number_alone_resolves_to_the_document_opening(
+    corpus_documents: tuple[Document, ...], corpus_places: PlaceIndex
+) -> None:
+    for question in ("渝中府办【2024】7号是什么文件", "大渡口府发[2023]7号"):
+        found = _resolve(question, corpus_documents, corpus_places)
+        doc_id = "yuzhong-plan" if "渝中" in question else "dadukou-plan"
+        assert found and all(line.startswith(doc_id) for line in found), found
+    # A number the library does not hold (cited by the plans, not one of them) resolves to nothing.
+    assert _resolve("发改社会〔2021〕1380号第(17)条", corpus_documents, corpus_places) == []
+    assert _resolve("渝中府办〔2023〕7号第(17)条", corpus_documents, corpus_places) == []
 
 
 def test_rrf_orders_by_summed_reciprocal_rank() -> None:
@@ -125,6 +171,23 @@ def test_places_for_new_region_come_from_metadata() -> None:
     assert index.docs_for(index.find("浙江").covered) == {"hz"}
 
 
+def test_a_reload_without_a_document_forgets_its_place_words() -> None:
+    loaded = PlaceIndex.from_documents([*DOCS, BEICHUAN])
+    assert loaded.find("北川的托育补贴").covered == ("北川羌族自治县",)
+    assert ("北川羌族自治县", "ns") in loaded.words("北川羌族自治县的托育补贴")
+    reloaded = PlaceIndex.from_documents(DOCS)  # the library after the document was removed
+    assert reloaded.find("北川的托育补贴").covered == ()
+    assert "北川羌族自治县" not in [word for word, _ in reloaded.words("北川羌族自治县的托育补贴")]
+    assert "北川羌族自治县" not in jieba.dt.FREQ  # the process-wide dictionary never learnt it
+
+
+def test_index_dictionary_and_place_finder_share_the_short_forms() -> None:
+    places = PlaceIndex.from_documents([*DOCS, BEICHUAN])
+    assert set(places.alias_to_place) <= set(harvest_terms([*DOCS, BEICHUAN]))
+    assert places.alias_to_place["北川"] == "北川羌族自治县"
+    assert places.alias_to_place["广西"] == "广西壮族自治区"
+
+
 def test_follow_up_swaps_place(places: PlaceIndex) -> None:
     previous = Turn("渝中区托育服务有什么政策", ("渝中区",), "yz", "c1")
     question, step = resolve_follow_up("那长宁区呢？", previous, places)
@@ -151,27 +214,3 @@ def test_split_sentences_keeps_text_verbatim() -> None:
     sentences = split_sentences(text)
     assert sentences == ["建立儿童参与机制。", "组织儿童常态化参与公共事务；", "到2026年建成1个基地。"]
     assert "".join(sentences) == text
-
-
-def test_citation_format() -> None:
-    from corpus.models import Clause
-    from rag.citation import format_citation
-
-    clause = Clause(
-        "c",
-        "yz",
-        "(17)",
-        ("四、具体举措", "(三)推进公共服务友好", "7.提升儿童教育卫生福利保障水平。"),
-        "t",
-        (1, 1),
-    )
-    doc = DocumentMeta(
-        id="yz",
-        title="重庆市渝中区儿童友好城市建设三年行动计划(2024-2026年)",
-        doc_number="渝中府办〔2024〕7号",
-    )
-    assert format_citation(clause, doc) == (
-        "《重庆市渝中区儿童友好城市建设三年行动计划(2024-2026年)》(渝中府办〔2024〕7号) 四、 (三) 7. (17)"
-    )
-    interpretation = DocumentMeta(id="i", title="《某行动计划》政策解读")
-    assert format_citation(clause, interpretation).startswith("《某行动计划》政策解读 ")
