@@ -11,10 +11,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import get_settings
+from policyqa.config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+# A new worker (after SIGHUP: `systemctl reload`) loads the index and the model before it serves; uvicorn's
+# default of 5 s is too short for that on a small machine, and then the reload is abandoned.
+WORKER_START_TIMEOUT_S = 120
 
 
 def _print_json(obj: Any) -> None:
@@ -44,20 +47,42 @@ def _load_engine(index_dir: Path) -> Any:
         sys.stderr.write(f"policyqa: cannot load the index at {index_dir}: {exc}\n")
         sys.stderr.write("policyqa: build it with `policyqa build` first.\n")
         raise SystemExit(EXIT_FAILURE) from exc
-    for warning in engine.index.warnings:  # e.g. BM25-only: how to provide an embedding model
-        sys.stderr.write(f"{warning}\n")
+    # The vector warning belongs to `build` and `serve` (once each); here the live retrievers are in every
+    # --json output, and `search --mode vector` says so when it cannot run. Other warnings (a changed
+    # tokenizer) still show.
+    for warning in engine.index.warnings:
+        if "vector" not in warning.lower():
+            sys.stderr.write(f"{warning}\n")
     return engine
+
+
+def _vectors_off_reason(engine: Any) -> str:
+    """Return why the vector retriever is off for a loaded engine, in one short clause."""
+    manifest = engine.index.manifest
+    if "vector" not in manifest.get("retrievers", ()):
+        missed = manifest.get("vectors_unavailable") or {}
+        why = f": model {missed['model']!r} could not be loaded" if missed.get("model") else ""
+        return f"the index was built without vectors{why}"
+    model = (manifest.get("embedding") or {}).get("model")
+    return f"its embedding model {model!r} cannot be loaded here"
 
 
 # ---------------------------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     """Parse the corpus folder and build the index folder."""
-    from corpus.load import CorpusError, load_corpus
-    from index.build import build_index
-
     settings = get_settings()
     corpus_dir = Path(args.corpus or settings.corpus)
     index_dir = Path(args.index or settings.index)
+    return _build(corpus_dir, index_dir, args.embed_model or settings.embed_model, as_json=args.json)
+
+
+def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool, warn: bool = True) -> int:
+    """Build `index_dir` from `corpus_dir`; return the exit status. `warn=False` leaves the vector
+    warning to the server, which shows it once when it loads the index."""
+    from corpus.load import CorpusError, load_corpus
+    from index.build import build_index
+    from policyqa.freshness import record_corpus_folder
+
     if not corpus_dir.is_dir():
         sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
         return EXIT_FAILURE
@@ -72,10 +97,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = build_index(
         documents,
         index_dir,
-        embed_model=args.embed_model or settings.embed_model,
-        embed_threads=settings.embed_threads,
+        embed_model=embed_model,
+        warn=_print_line if warn else _ignore,
+        embed_threads=get_settings().embed_threads,
     )
-    calibration = _calibrate(index_dir, progress=not args.json)
+    record_corpus_folder(index_dir, corpus_dir)
+    calibration = _calibrate(index_dir, progress=not as_json)
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
         "answer_thresholds": calibration["policy"] if calibration else None,
@@ -85,7 +112,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         "retrievers": list(report.retrievers),
         "seconds": round(report.seconds, 2),
     }
-    if args.json:
+    if as_json:
         _print_json(summary)
     else:
         sys.stderr.write(
@@ -95,9 +122,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_line(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
 def _calibrate(index_dir: Path, progress: bool) -> dict[str, Any] | None:
-    """Choose the hybrid's fusion weights (with vectors) and the answer thresholds of a new index on the
-    bundled eval set's dev split, printing the sweep."""
+    """Choose the hybrid's fusion weights (with vectors), the re-ranking weights and the answer thresholds
+    of a new index on the bundled eval set's dev split, printing the sweep."""
     from eval.calibrate import calibrate_index
     from eval.labels import load_questions
 
@@ -150,6 +185,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.render import render_search
 
     engine = _load_engine(Path(args.index or get_settings().index))
+    if args.mode == "vector" and "vector" not in engine.retrievers:
+        sys.stderr.write(
+            f"policyqa: the vector retriever is off: {_vectors_off_reason(engine)}; search with --mode "
+            "hybrid or bm25, or set POLICYQA_EMBED_MODEL and rebuild (`policyqa build`)\n"
+        )
+        return EXIT_FAILURE
     for query in _questions(args, args.query):
         result = engine.search(query, top_k=args.top_k, mode=args.mode, doc_id=args.doc, region=args.region)
         if args.json or args.batch:
@@ -160,32 +201,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the API and the pages; build the index first when it is missing."""
+    """Serve the API and the pages; (re)build the index first when it is missing or out of date."""
+    import gc
+
     import uvicorn
 
     from api.server import uvicorn_options
-    from index.store import INDEX_DAMAGED, index_exists, index_state
 
-    settings = get_settings()
-    index_dir = Path(args.index or settings.index)
-    if index_state(index_dir) == INDEX_DAMAGED:  # files but no manifest: never build over them silently
-        sys.stderr.write(
-            f"policyqa: refusing to serve: {index_dir} holds files but no manifest.json (a damaged index?); "
-            "move it away or delete it, then run `policyqa build`\n"
-        )
+    index_dir = _index_to_serve(args)
+    if index_dir is None:
         return EXIT_FAILURE
-    if not index_exists(index_dir):
-        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {settings.corpus}\n")
-        build_args = argparse.Namespace(corpus=None, index=str(index_dir), embed_model=None, json=False)
-        if cmd_build(build_args) != 0:
-            return EXIT_FAILURE
-    from index.store import IndexLoadError, load_index
-
-    try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
-        load_index(index_dir, load_vectors=False)
-    except IndexLoadError as exc:
-        sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
-        return EXIT_FAILURE
+    gc.collect()  # what the checks loaded is not kept beside the workers' (or the one worker's) index
     os.environ["POLICYQA_INDEX"] = str(index_dir)
     get_settings.cache_clear()
     uvicorn.run(
@@ -195,9 +221,105 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
-        **uvicorn_options(settings),  # trusted proxies, header deadline, keep-alive
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
+        **uvicorn_options(get_settings()),  # trusted proxies, header deadline, keep-alive
     )
     return 0
+
+
+def _index_to_serve(args: argparse.Namespace) -> Path | None:
+    """Return the index folder to serve, built or rebuilt if needed; None (said why) when it cannot be."""
+    from index.store import INDEX_DAMAGED, IndexLoadError, index_exists, index_state, load_index
+
+    settings = get_settings()
+    index_dir = Path(args.index or settings.index)
+    if index_state(index_dir) == INDEX_DAMAGED:  # files but no manifest: never build over them silently
+        sys.stderr.write(
+            f"policyqa: refusing to serve: {index_dir} holds files but no manifest.json (a damaged index?); "
+            "move it away or delete it, then run `policyqa build`\n"
+        )
+        return None
+    corpus_dir = _corpus_to_compare(args, index_dir)
+    build_command = f"{_program()} build --corpus {corpus_dir} --index {index_dir}"
+    if index_exists(index_dir):
+        try:  # refuse to start on a corrupt or mismatched index, with one line naming the problem
+            loaded = load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+            return None
+        rebuild = _out_of_date(loaded, corpus_dir, index_dir, build_command, args.no_build)
+        if rebuild is None:
+            return None
+    elif args.no_build:
+        sys.stderr.write(f"policyqa: refusing to serve: no index at {index_dir}; run `{build_command}`\n")
+        return None
+    else:
+        sys.stderr.write(f"policyqa: no index at {index_dir}; building it from {corpus_dir}\n")
+        rebuild = True
+    if rebuild:
+        if _build(corpus_dir, index_dir, settings.embed_model, as_json=False, warn=False) != 0:
+            return None
+        try:
+            load_index(index_dir, load_vectors=False)
+        except IndexLoadError as exc:
+            sys.stderr.write(f"policyqa: refusing to serve: {exc}\n")
+            return None
+    return index_dir
+
+
+def _corpus_to_compare(args: argparse.Namespace, index_dir: Path) -> Path:
+    """Return the corpus folder the served index must match: --corpus, else POLICYQA_CORPUS when it is set,
+    else the folder the index was built from, else the default."""
+    from policyqa.freshness import recorded_corpus_folder
+
+    settings = get_settings()
+    if args.corpus:
+        return Path(args.corpus)
+    recorded = recorded_corpus_folder(index_dir)
+    if "corpus" in settings.model_fields_set or recorded is None:
+        return Path(settings.corpus)
+    if recorded != Path(settings.corpus).resolve():
+        sys.stderr.write(
+            f"policyqa: serving the index of {recorded} (built from it; --corpus or POLICYQA_CORPUS "
+            "chooses another folder)\n"
+        )
+    return recorded
+
+
+def _program() -> str:
+    """Return how to call `policyqa` from a shell here: its name if PATH finds this one, else its path."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "policyqa"  # the console script of this environment
+    if not beside.is_file() or shutil.which("policyqa") == str(beside):
+        return "policyqa"
+    return str(beside)
+
+
+def _out_of_date(
+    loaded: Any, corpus_dir: Path, index_dir: Path, build_command: str, no_build: bool
+) -> bool | None:
+    """Return True to rebuild, False to serve as is, None to refuse (--no-build); say why in one line."""
+    from policyqa.freshness import Freshness, check_freshness
+
+    report = check_freshness(loaded.manifest, loaded.documents, corpus_dir)
+    if report.freshness is Freshness.STALE:
+        if no_build:
+            sys.stderr.write(
+                f"policyqa: refusing to serve: the index at {index_dir} is out of date with the corpus "
+                f"({report.reason}); run `{build_command}`, or serve without --no-build\n"
+            )
+            return None
+        sys.stderr.write(
+            f"policyqa: the corpus changed since the index was built ({report.reason}); rebuilding\n"
+        )
+        return True
+    if report.freshness is Freshness.CHANGED_IN_PLACE:
+        sys.stderr.write(
+            f"policyqa: serving {index_dir} as edited in place (add/remove/supersede); it differs from the "
+            f"corpus ({report.reason}), and `{build_command}` would drop those edits\n"
+        )
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--corpus", help="corpus folder the index must match (default $POLICYQA_CORPUS)")
+    p.add_argument(
+        "--no-build", action="store_true", help="refuse to start when the index is missing or out of date"
+    )
     p.set_defaults(func=cmd_serve)
 
     for module_name in EXTRA_COMMAND_MODULES:
@@ -258,7 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     has_text = getattr(args, "question", None) or getattr(args, "query", None)
     if args.command in ("ask", "search") and not has_text and not args.batch:
         parser.error(f"{args.command} needs a question or --batch FILE")
-    return int(args.func(args) or 0)
+    try:  # bad settings stop every command, one line per variable, before any work
+        get_settings()
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"policyqa: {problem}\n")
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

