@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -60,6 +61,9 @@ def new_jieba_tokenizer() -> jieba.Tokenizer:
     with _base_lock:
         if _base_dictionary is None:
             base = jieba.Tokenizer()
+            # jieba caches its parsed dictionary in the temp folder; a file of its own per user, so that
+            # a service account and an administrator never trip over each other's (read-only) cache.
+            base.cache_file = f"jieba.u{os.getuid()}.cache"
             base.initialize()
             _base_dictionary = (base.FREQ, base.total)
     tokenizer = jieba.Tokenizer()

@@ -87,12 +87,12 @@ def _pattern(stated: str) -> Callable[[str], bool]:
 
 @lru_cache(maxsize=1)
 def _pos_tokenizer() -> Any:
-    import jieba
     import jieba.posseg
 
-    jieba.setLogLevel(60)
+    from index.tokenize import new_jieba_tokenizer
+
     # A tokenizer of its own: nothing here changes the process-wide jieba dictionary.
-    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
+    return jieba.posseg.POSTokenizer(new_jieba_tokenizer())
 
 
 @lru_cache(maxsize=8192)

@@ -23,8 +23,10 @@ _SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
 _CLOSING = CLOSING_MARKS
 # An answering sentence shorter than this is a heading or a fragment; its neighbour is shown with it.
 MIN_ANSWER_CHARS = 12
-# A second sentence is shown when it is nearly as good as the best one.
+# A second sentence is shown when it is nearly as good as the best one and the takeaway stays short
+# enough to read at a glance on a phone (about three lines).
 SECOND_SENTENCE_RATIO = 0.8
+TAKEAWAY_MAX_CHARS = 90
 # A clause's own heading counts for this share of its score when choosing the answering sentence.
 HEADING_WEIGHT = 0.5
 HEADING_MAX_CHARS = 40
@@ -127,7 +129,12 @@ def answering_sentences(
     runner_up = max(
         (i for i in range(len(sentences)) if i not in chosen), key=lambda i: (scores[i], -i), default=None
     )
-    if runner_up is not None and scores[runner_up] >= SECOND_SENTENCE_RATIO * scores[best]:
+    shown = sum(len(sentences[i].text) for i in chosen)
+    if (
+        runner_up is not None
+        and scores[runner_up] >= SECOND_SENTENCE_RATIO * scores[best]
+        and shown + len(sentences[runner_up].text) <= TAKEAWAY_MAX_CHARS
+    ):
         chosen.add(runner_up)
     return tuple(Span(sentences[i].text, sentences[i].start, sentences[i].end) for i in sorted(chosen))
 

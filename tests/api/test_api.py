@@ -131,3 +131,30 @@ def test_streamed_body_without_length_is_cut_off_at_the_limit(client: TestClient
 
     response = client.post("/api/v1/ask", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413 and "过大" in response.json()["detail"]
+
+
+def test_the_three_statuses_over_http(client: TestClient) -> None:
+    found = client.post("/api/v1/ask", json={"question": "长宁困境儿童文化福利补贴每人多少钱"}).json()
+    assert found["status"] == "found" and found["detail"] is None and found["message"] == ""
+    top = found["hits"][0]
+    assert top["role"] == "answer" and top["answer_sentences"]
+    for span in top["answer_sentences"]:
+        assert top["text"][span["start"] : span["end"]] == span["text"]
+    assert any("300元" in span["text"] for span in top["answer_sentences"])
+
+    partial = client.post("/api/v1/ask", json={"question": "托育补贴怎么申请"}).json()
+    assert partial["status"] == "partial"
+    assert partial["detail"] == {"type": "procedure", "label": "办理流程或所需材料"}
+    assert partial["message"].startswith("收录的政策文件没有写明托育补贴的办理流程或所需材料。")
+    assert partial["hits"] and {h["role"] for h in partial["hits"]} == {"related"}
+    assert all(s.endswith("？") for s in partial["suggestions"])
+
+    refused = client.post("/api/v1/ask", json={"question": "公积金贷款额度怎么算"}).json()
+    assert refused["status"] == "not_found" and refused["hits"] == [] and refused["suggestions"]
+
+
+def test_a_corrected_typo_is_reported(client: TestClient) -> None:
+    body = client.post("/api/v1/ask", json={"question": "儿同近是怎么防控"}).json()
+    assert body["rewrites"] == ["typo"]
+    assert {"from": "近是", "to": "近视"} in body["corrections"]
+    assert "近视" in body["resolved_question"]
