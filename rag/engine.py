@@ -47,7 +47,7 @@ from rag.models import (
     Hit,
     SearchResult,
 )
-from rag.normalize import normalize_question
+from rag.normalize import normalize_question, to_standard_mandarin
 from rag.places import PlaceIndex
 from rag.retrieve import Candidate, FusionConfig, Retriever, rerank
 from rag.sentences import (
@@ -305,6 +305,7 @@ class Engine:
         docs = (named_docs & allowed if allowed is not None else named_docs) or allowed
         # Once named places restrict the documents, their names only favour clauses that repeat them.
         query_text = (self.places.without(resolved, match.covered) if named_docs else resolved) or resolved
+        query_text = to_standard_mandarin(query_text)
         depth = max(top_k, self.policy.decision_depth)
         candidates = self._rank(query_text, depth, mode, docs)
         detail = asked_detail(resolved, self.detail_types)

@@ -137,6 +137,36 @@ def strip_fillers(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1)
+def load_dialect() -> tuple[tuple[str, str], ...]:
+    """Return (dialect word, standard Mandarin) pairs from resources/dialect.tsv, longest first."""
+    pairs: list[tuple[str, str]] = []
+    for line in (RESOURCES / "dialect.tsv").read_text(encoding="utf-8").splitlines():
+        spoken, _, standard = line.strip().partition("\t")
+        if spoken and standard and not spoken.startswith("#"):
+            pairs.append((spoken.strip(), standard.strip()))
+    pairs.sort(key=lambda p: -len(p[0]))
+    return tuple(pairs)
+
+
+def to_standard_mandarin(text: str) -> str:
+    """Return the question with dialect and old people's words in standard Mandarin (娃儿 -> 孩子,
+    小囡 -> 孩子, 屋里厢 -> 家里), for retrieval; the user's own words are what the answer shows."""
+    pairs = load_dialect()
+    out: list[str] = []
+    position = 0
+    while position < len(text):
+        for spoken, standard in pairs:
+            if text.startswith(spoken, position):
+                out.append(standard)
+                position += len(spoken)
+                break
+        else:
+            out.append(text[position])
+            position += 1
+    return "".join(out)
+
+
 def expand_synonyms(text: str) -> str:
     """Append document terms for colloquial phrases found in `text` (query expansion, never replacement)."""
     extra: list[str] = []

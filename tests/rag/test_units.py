@@ -215,3 +215,13 @@ def test_sentence_spans_keep_text_verbatim() -> None:
     sentences = [text[start:end] for start, end in sentence_spans(text)]
     assert sentences == ["建立儿童参与机制。", "组织儿童常态化参与公共事务；", "到2026年建成1个基地。"]
     assert "".join(sentences) == text
+
+
+def test_dialect_words_become_standard_mandarin_for_retrieval() -> None:
+    from rag.normalize import to_standard_mandarin
+
+    assert to_standard_mandarin("屋头娃儿近视了，渝中有啥子办法") == "家里孩子近视了，渝中有什么办法"
+    assert to_standard_mandarin("阿拉小囡礼拜天白相的地方") == "我们孩子周日玩的地方"
+    # Words that only contain a dialect word's characters are left alone.
+    assert to_standard_mandarin("遭受家庭暴力的儿童") == "遭受家庭暴力的儿童"
+    assert to_standard_mandarin("托育服务") == "托育服务"
