@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from policyqa.config import Settings, get_settings
+from config import Settings, get_settings
 from rag.engine import Engine
 
 

@@ -22,7 +22,7 @@ from api.routes.pages import STATIC_DIR
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.nonce import InMemoryNonceStore
 from api.wechat.privacy import RedactWeChatQuery
-from policyqa.config import Settings, get_settings
+from config import Settings, get_settings
 from rag.conversation import ConversationStore
 from rag.engine import Engine
 from rag.redis_store import make_state_store, redis_client

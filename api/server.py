@@ -18,7 +18,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from policyqa.config import Settings, get_settings
+from config import Settings, get_settings
 
 _TIMEOUT_BODY = json.dumps({"detail": "请求头发送超时，连接已关闭。"}, ensure_ascii=False).encode("utf-8")
 _TIMEOUT_RESPONSE = (

@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import ConfigError, get_settings
+from config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1

@@ -39,6 +39,7 @@ from api.schemas import (
 )
 from api.security import AdminDep
 from api.validation import echo
+from config import Settings
 from corpus.extract import (
     DOC_ID_PATTERN,
     ExtractionError,
@@ -50,7 +51,6 @@ from corpus.extract import (
 from corpus.outline import format_tree
 from index.store import INDEX_COMPLETE, INDEX_DAMAGED, IndexLoadError, index_state
 from index.update import UpdateError, add_documents, remove_documents, set_status
-from policyqa.config import Settings
 from rag.engine import Engine
 
 UPLOAD_PATH = "/api/v1/admin/documents"

@@ -53,7 +53,7 @@ from api.wechat.messages import (
     text_reply_overhead_bytes,
 )
 from api.wechat.nonce import InMemoryNonceStore, NonceStore, body_digest
-from policyqa.config import Settings
+from config import Settings
 from rag.models import Answer
 
 router = APIRouter(tags=["wechat"])

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 
 ADMIN_KEY = "s3cret-admin-key"

@@ -31,8 +31,8 @@ from api.deps import get_engine, get_settings_dep
 from api.routes import wechat as wechat_route
 from api.wechat.dedup import InMemoryReplyStore, hash_openid
 from api.wechat.privacy import RedactWeChatQuery
+from config import Settings
 from corpus.models import Clause, DocumentMeta
-from policyqa.config import Settings
 from rag.citation import format_citation
 from rag.engine import Engine
 from rag.models import Answer, Hit

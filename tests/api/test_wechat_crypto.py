@@ -39,7 +39,7 @@ from api.wechat.crypto import (
 )
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.messages import TextMessage, parse_message, parse_xml
-from policyqa.config import Settings
+from config import Settings
 from rag.models import Answer
 
 # [CS] Sample.cs: "POST /cgi-bin/wxpush? msg_signature=477715d1...&timestamp=1409659813&nonce=1372623149"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from api.main import create_app
+from config import Settings
 from index.store import IndexLoadError, load_index
-from policyqa.config import Settings
 from tests.conftest import CORPUS_DIR, ROOT
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
