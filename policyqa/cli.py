@@ -77,37 +77,31 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool, warn: bool = True) -> int:
-    """Build `index_dir` from `corpus_dir`; return the exit status. `warn=False` leaves the vector
-    warning to the server, which shows it once when it loads the index."""
-    from corpus.load import CorpusError, load_corpus
-    from index.build import build_index
-    from policyqa.freshness import record_corpus_folder
+    """Build `index_dir` from `corpus_dir`, then calibrate it; return the exit status. `warn=False` leaves
+    the vector warning to the server, which shows it once when it loads the index."""
+    from service.build import BuildError, CorpusUnreadable, build_corpus
 
-    if not corpus_dir.is_dir():
-        sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
-        return EXIT_FAILURE
     try:
-        documents = load_corpus(corpus_dir)
-    except CorpusError as exc:
+        built = build_corpus(
+            corpus_dir,
+            index_dir,
+            embed_model,
+            embed_threads=get_settings().embed_threads,
+            warn=_print_line if warn else _ignore,
+        )
+    except CorpusUnreadable as exc:
         sys.stderr.write(f"policyqa: cannot build, the index is unchanged: {exc}\n")
         return EXIT_FAILURE
-    if not documents:
-        sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
+    except BuildError as exc:  # no folder, or no documents in it
+        sys.stderr.write(f"policyqa: {exc}\n")
         return EXIT_FAILURE
-    report = build_index(
-        documents,
-        index_dir,
-        embed_model=embed_model,
-        warn=_print_line if warn else _ignore,
-        embed_threads=get_settings().embed_threads,
-    )
-    record_corpus_folder(index_dir, corpus_dir)
+    report = built.report
     calibration = _calibrate(index_dir, progress=not as_json)
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
         "answer_thresholds": calibration["policy"] if calibration else None,
         "index": str(index_dir),
-        "documents": len(documents),
+        "documents": built.documents,
         "clauses": report.clause_count,
         "retrievers": list(report.retrievers),
         "seconds": round(report.seconds, 2),
@@ -116,7 +110,7 @@ def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool
         _print_json(summary)
     else:
         sys.stderr.write(
-            f"built {index_dir}: {len(documents)} documents, {report.clause_count} clauses, "
+            f"built {index_dir}: {built.documents} documents, {report.clause_count} clauses, "
             f"retrievers {', '.join(report.retrievers)} in {report.seconds:.1f}s\n"
         )
     return 0
@@ -270,7 +264,7 @@ def _index_to_serve(args: argparse.Namespace) -> Path | None:
 def _corpus_to_compare(args: argparse.Namespace, index_dir: Path) -> Path:
     """Return the corpus folder the served index must match: --corpus, else POLICYQA_CORPUS when it is set,
     else the folder the index was built from, else the default."""
-    from policyqa.freshness import recorded_corpus_folder
+    from service.freshness import recorded_corpus_folder
 
     settings = get_settings()
     if args.corpus:
@@ -300,7 +294,7 @@ def _out_of_date(
     loaded: Any, corpus_dir: Path, index_dir: Path, build_command: str, no_build: bool
 ) -> bool | None:
     """Return True to rebuild, False to serve as is, None to refuse (--no-build); say why in one line."""
-    from policyqa.freshness import Freshness, check_freshness
+    from service.freshness import Freshness, check_freshness
 
     report = check_freshness(loaded.manifest, loaded.documents, corpus_dir)
     if report.freshness is Freshness.STALE:

@@ -28,10 +28,8 @@ def _fingerprint(index_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture()
-def served(built_index: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "served"
-    shutil.copytree(built_index, target)
-    return target
+def served(served_index: Path) -> Path:
+    return served_index
 
 
 @pytest.fixture()
