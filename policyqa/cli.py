@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator
 from importlib import import_module
@@ -198,27 +197,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API and the pages; (re)build the index first when it is missing or out of date."""
     import gc
 
-    import uvicorn
-
-    from api.server import uvicorn_options
+    from api.server import AppFactory, serve
 
     index_dir = _index_to_serve(args)
     if index_dir is None:
         return EXIT_FAILURE
     gc.collect()  # what the checks loaded is not kept beside the workers' (or the one worker's) index
-    os.environ["POLICYQA_INDEX"] = str(index_dir)
-    get_settings.cache_clear()
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
+    # Each worker reads the settings itself; the index chosen here is laid over them.
+    app = AppFactory(overrides=(("POLICYQA_INDEX", str(index_dir)),))
+    started = serve(
+        app,
+        get_settings(),
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level="info",
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
-        **uvicorn_options(get_settings()),  # trusted proxies, header deadline, keep-alive
     )
-    return 0
+    return 0 if started else EXIT_FAILURE
 
 
 def _index_to_serve(args: argparse.Namespace) -> Path | None:

@@ -30,6 +30,7 @@ from fastapi.testclient import TestClient
 from api.deps import get_engine, get_settings_dep
 from api.routes import wechat as wechat_route
 from api.wechat.dedup import InMemoryReplyStore, hash_openid
+from api.wechat.nonce import InMemoryNonceStore
 from api.wechat.privacy import RedactWeChatQuery
 from config import Settings
 from corpus.models import Clause, DocumentMeta
@@ -272,6 +273,8 @@ def app_factory() -> Iterator[Callable[..., TestClient]]:
         app.dependency_overrides[get_engine] = lambda: engine
         app.dependency_overrides[get_settings_dep] = lambda: settings
         app.dependency_overrides[wechat_route.get_reply_store] = lambda: store
+        nonces = InMemoryNonceStore()
+        app.dependency_overrides[wechat_route.get_nonce_store] = lambda: nonces
         client = TestClient(app)
         client.__enter__()  # one event loop for the whole test, so late answers can still land
         clients.append(client)

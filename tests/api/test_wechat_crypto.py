@@ -39,6 +39,7 @@ from api.wechat.crypto import (
 )
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.messages import TextMessage, parse_message, parse_xml
+from api.wechat.nonce import InMemoryNonceStore
 from config import Settings
 from rag.models import Answer
 
@@ -244,6 +245,8 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     app.dependency_overrides[get_engine] = Engine
     app.dependency_overrides[get_settings_dep] = lambda: settings
     app.dependency_overrides[wechat_route.get_reply_store] = lambda: store
+    nonces = InMemoryNonceStore()
+    app.dependency_overrides[wechat_route.get_nonce_store] = lambda: nonces
     params = {
         "msg_signature": PY_MSG_SIGNATURE,
         "timestamp": PY_TIMESTAMP,
