@@ -37,6 +37,7 @@ from corpus.models import Clause, DocumentMeta
 from rag.citation import format_citation
 from rag.engine import Engine
 from rag.models import Answer, Hit
+from tests.api.answers import found
 from tests.conftest import CORPUS_DIR
 
 TOKEN = "PolicyQAtoken2024"
@@ -67,7 +68,7 @@ def corpus_hit(doc: DocumentMeta, first: int, last: int, path: tuple[str, ...], 
     if insert:  # e.g. a CDATA terminator, to prove escaping
         text = text.replace("。", "。" + insert, 1)
     clause = Clause(f"{doc.id}:{first}", doc.id, path[-1][:4], path, text, (first, last))
-    return Hit(clause, doc, 1.0, ("bm25",), format_citation(clause, doc))
+    return Hit(clause=clause, doc=doc, score=1.0, retrievers=("bm25",), citation=format_citation(clause, doc))
 
 
 def tuoyu_hit(insert: str = "") -> Hit:
@@ -78,13 +79,18 @@ def principles_hit() -> Hit:
     return corpus_hit(CHANGNING, 25, 33, ("一、总体要求", "(二)基本原则"))
 
 
-def found(question: str, *hits: Hit) -> Answer:
-    return Answer("found", question, hits, (), "", (), question, ("bm25",))
-
-
 def not_found(question: str) -> Answer:
     message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
-    return Answer("not_found", question, (), (), message, ("托育服务",), question, ("bm25",))
+    return Answer(
+        status="not_found",
+        question=question,
+        hits=(),
+        regions=(),
+        message=message,
+        suggestions=("托育服务",),
+        resolved_question=question,
+        retrievers=("bm25",),
+    )
 
 
 class FakeEngine:

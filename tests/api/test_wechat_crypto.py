@@ -229,7 +229,14 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     class Engine:
         def ask(self, question: str, session_id: str | None = None) -> Answer:
             asked.append(question)
-            return Answer("not_found", question, (), (), "", (), question, ())
+            return Answer(
+                status="not_found",
+                question=question,
+                hits=(),
+                regions=(),
+                message="",
+                resolved_question=question,
+            )
 
     settings = Settings.model_validate(
         {
