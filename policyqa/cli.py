@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,14 @@ WORKER_START_TIMEOUT_S = 120
 
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _print_result(args: argparse.Namespace, result: Any, render: Callable[[Any], str]) -> None:
+    """Print an answer or a search result: a JSON line with --json or --batch, else readable text."""
+    if args.json or args.batch:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(render(result) + "\n")
 
 
 def _questions(args: argparse.Namespace, single: str | None) -> Iterator[str]:
@@ -165,11 +173,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = _load_engine(Path(args.index or get_settings().index))
     session = args.session
     for question in _questions(args, args.question):
-        answer = engine.ask(question, session_id=session)
-        if args.json or args.batch:
-            _print_json(answer.to_dict())
-        else:
-            sys.stdout.write(render_answer(answer) + "\n")
+        _print_result(args, engine.ask(question, session_id=session), render_answer)
     return 0
 
 
@@ -186,10 +190,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     for query in _questions(args, args.query):
         result = engine.search(query, top_k=args.top_k, mode=args.mode, doc_id=args.doc, region=args.region)
-        if args.json or args.batch:
-            _print_json(result.to_dict())
-        else:
-            sys.stdout.write(render_search(result) + "\n")
+        _print_result(args, result, render_search)
     return 0
 
 
