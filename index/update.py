@@ -299,6 +299,8 @@ def _read(index_dir: Path, char_ngrams: int = DEFAULT_CHAR_NGRAMS, *, must_exist
         embed_model=loaded.embed_model,
         embed_model_version=(loaded.manifest.get("embedding") or {}).get("model_version"),
         dense_kind=dense_kind,
+        # Built BM25-only because the model could not be loaded: loading it still says so after a change.
+        vectors_unavailable=loaded.manifest.get("vectors_unavailable"),
     )
     return _Current(contents, tokens_stored=tokens is not None, exists=True)
 

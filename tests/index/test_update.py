@@ -285,3 +285,14 @@ def test_cli_add_dry_run_then_add_remove_supersede(
     assert "tuoyu" not in {d.id for d in load_index(index_dir).documents}
     assert main(["remove", "tuoyu", "--index", str(index_dir)]) == 1
     assert main(["add", str(source), "--index", str(index_dir), "--id", "../x", "--yes"]) == 2
+
+
+def test_an_index_built_without_its_model_still_says_so_after_a_change(
+    paragraph_documents: list[Document], tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(paragraph_documents, index_dir, str(tmp_path / "missing-model"), False, warn=lambda _: None)
+    warnings = load_index(index_dir).warnings
+    assert warnings and "vector retrieval is off" in warnings[0]
+    set_status(index_dir, paragraph_documents[0].meta.id, repealed=True)
+    assert load_index(index_dir).warnings == warnings
