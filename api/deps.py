@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from policyqa.config import Settings, get_settings
+from config import Settings, get_settings
 from rag.engine import Engine
+from service.engines import EngineHolder
 
 
-class EngineHolder:
-    """Holds the live engine; `swap` replaces it atomically so in-flight requests finish on the old one."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
-    def swap(self, engine: Engine) -> Engine:
-        """Install `engine`; return the previous one."""
-        with self._lock:
-            previous, self._engine = self._engine, engine
-        return previous
+def get_engine_holder(request: Request) -> EngineHolder:
+    """Return what holds the running app's engine (and reloads it)."""
+    holder: EngineHolder = request.app.state.engine_holder
+    return holder
 
 
 def get_engine(request: Request) -> Engine:
     """Return the engine of the running app."""
-    holder: EngineHolder = request.app.state.engine_holder
-    return holder.engine
+    return get_engine_holder(request).engine
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -42,4 +29,5 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineHolderDep = Annotated[EngineHolder, Depends(get_engine_holder)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import EngineHolder
 from api.errors import install_error_handlers
 from api.limits import RequestLimitsMiddleware
 from api.openapi import honest_openapi
@@ -22,10 +21,11 @@ from api.routes.pages import STATIC_DIR
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.nonce import InMemoryNonceStore
 from api.wechat.privacy import RedactWeChatQuery
-from policyqa.config import Settings, get_settings
+from config import Settings, get_settings
 from rag.conversation import ConversationStore
 from rag.engine import Engine
 from rag.redis_store import make_state_store, redis_client
+from service.engines import EngineHolder
 
 logger = logging.getLogger("policyqa.api")
 UPLOAD_TIMEOUT_FACTOR = 4  # a document upload may be 20 MiB, not 64 KiB: it gets longer to arrive
@@ -69,7 +69,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         generate_unique_id_function=lambda route: route.name,  # operationIds: ask, search, get_clause ...
     )
     app.state.settings = settings
-    app.state.engine_holder = EngineHolder(engine)
+    app.state.engine_holder = EngineHolder(
+        engine, settings.index, expected_model=settings.embed_model, embed_threads=settings.embed_threads
+    )
     app.state.query_log = open_query_log(settings.query_log)
     app.openapi = honest_openapi(  # type: ignore[method-assign]
         app,

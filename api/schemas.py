@@ -18,7 +18,7 @@ from rag.normalize import BIDI_CHARS, CONTROL_CHARS, INVISIBLE_CHARS, WHITESPACE
 
 MAX_SESSION_ID = 64
 MAX_TOP_K = 50
-DEFAULT_MAX_QUESTION_CHARS = 500  # policyqa.config's default; the app publishes the configured value
+DEFAULT_MAX_QUESTION_CHARS = 500  # config's default; the app publishes the configured value
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
 # Question text: no refused character anywhere, and at least one character that is neither whitespace

@@ -1,5 +1,10 @@
-"""How `policyqa serve` runs uvicorn: which proxies may set the client address, and how long a client
-may take to send its request headers.
+"""How `policyqa serve` runs uvicorn: the app made in each worker, which proxies may set the client
+address, and how long a client may take to send its request headers.
+
+Each worker process makes its own app (`AppFactory`): it reads the settings there, from the environment
+and `.env` (a worker that `systemctl reload` starts sees an edited `.env`), and lays the command line's
+choices (`--index`) over them. They travel to the workers inside uvicorn's configuration, not through
+the environment.
 
 uvicorn bounds the idle time between requests (keep-alive, 5 s) but not the time a request's headers
 take to arrive: a client that opens a connection and sends a byte now and then holds it for as long as
@@ -13,12 +18,18 @@ enforced while the app reads it (api/limits.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
-from policyqa.config import Settings, get_settings
+from config import Settings, load_settings
 
 _TIMEOUT_BODY = json.dumps({"detail": "请求头发送超时，连接已关闭。"}, ensure_ascii=False).encode("utf-8")
 _TIMEOUT_RESPONSE = (
@@ -35,11 +46,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None
     _partial_request = False  # bytes of a request arrived while its headers were awaited
 
-    @property
-    def header_timeout_s(self) -> float:
-        """Seconds a request's headers may take: POLICYQA_HEADER_TIMEOUT_SECONDS of the serving process
-        (each worker reads the same settings as the app it serves)."""
-        return get_settings().header_timeout_s
+    def __init__(self, *args: Any, header_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s = header_timeout_s  # seconds a request's headers may take
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -83,6 +92,35 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+@dataclass(frozen=True)
+class AppFactory:
+    """Makes the app in a worker process: the settings read there, with `overrides` (by variable name, as
+    `POLICYQA_INDEX`) laid over them."""
+
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self) -> FastAPI:
+        from api.main import create_app
+
+        return create_app(load_settings(**dict(self.overrides)))
+
+
+def serve(app: AppFactory, settings: Settings, *, host: str, port: int, workers: int, **options: Any) -> bool:
+    """Serve `app` with uvicorn in `workers` processes until stopped, with the options `settings` choose
+    (`uvicorn_options`) and `options` (other `uvicorn.Config` arguments); return False when the server
+    could not start."""
+    config = uvicorn.Config(
+        app, factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings), **options
+    )
+    if config.workers > 1:  # what uvicorn.run does, which takes the app only as an import string here
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return True
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return server.started
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Return the keyword arguments of `uvicorn.run` that `policyqa serve` takes from the settings.
 
@@ -94,6 +132,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": ",".join(proxies) if proxies else "",
-        "http": f"{__name__}:{HeaderDeadlineProtocol.__name__}",
+        "http": partial(HeaderDeadlineProtocol, header_timeout_s=settings.header_timeout_s),
         "timeout_keep_alive": settings.keep_alive_s,
     }

@@ -102,10 +102,16 @@ def format_of(filename: str) -> str:
     return SUFFIX_FORMATS[suffix]
 
 
+def is_doc_id(text: str) -> bool:
+    """True when `text` is a usable document id: a letter or digit, then letters, digits, "-", "_" or
+    ".", 80 characters at most."""
+    return DOC_ID_PATTERN.fullmatch(text) is not None
+
+
 def doc_id_for(filename: str) -> str | None:
     """Return the default document id of a source file (its name without suffix), None if unusable."""
     stem = Path(filename.replace("\\", "/").rsplit("/", 1)[-1]).stem
-    return stem if DOC_ID_PATTERN.match(stem) else None
+    return stem if is_doc_id(stem) else None
 
 
 def extract_bytes(data: bytes, filename: str) -> ExtractedText:

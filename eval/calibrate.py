@@ -28,10 +28,10 @@ from eval.labels import EvalQuestion
 from eval.metrics import is_gold_hit
 from eval.run import run_mode
 from rag.answer import AnswerPolicy, Draft
+from rag.calibration import save_calibration
 from rag.engine import RETRIEVER_BM25, RETRIEVER_VECTOR, Engine
-from rag.fuse import save_calibration
 from rag.models import MODE_HYBRID, STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer
-from rag.retrieve import rerank
+from rag.rerank import rerank
 
 # (bm25 weight, vector weight); (1, 0) and (0, 1) are the single retrievers.
 WEIGHT_GRID: tuple[tuple[float, float], ...] = (

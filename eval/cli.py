@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from config import PACKAGE_ROOT, get_settings
 from eval.floor import FloorError, evaluate, load_floor
 from eval.labels import DEFAULT_QUESTIONS_PATH, load_questions
 from eval.run import (
@@ -21,7 +22,6 @@ from eval.run import (
     run_eval,
     write_report,
 )
-from policyqa.config import PACKAGE_ROOT, get_settings
 
 DEFAULT_REPORT_DIR = PACKAGE_ROOT / "var" / "eval"
 

@@ -3,7 +3,7 @@
 from index.bm25 import BM25Index
 from index.build import BuildReport, build_index, indexed_text
 from index.dense import DenseIndex, Embedder, SentenceTransformerEmbedder, load_embedder
-from index.store import IndexLoadError, LoadedIndex, index_exists, load_index, save_index
+from index.store import IndexContents, IndexLoadError, LoadedIndex, index_exists, load_index, save_index
 from index.tokenize import ChineseTokenizer
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "ChineseTokenizer",
     "DenseIndex",
     "Embedder",
+    "IndexContents",
     "IndexLoadError",
     "LoadedIndex",
     "SentenceTransformerEmbedder",

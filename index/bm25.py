@@ -12,6 +12,7 @@ import json
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ _BOUND_SLACK = 1e-5
 DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Okapi BM25's parameters (rank_bm25's defaults)."""
+
+    k1: float = DEFAULT_K1
+    b: float = DEFAULT_B
+    epsilon: float = DEFAULT_EPSILON
 
 
 def okapi_idf(document_frequency: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
@@ -138,6 +148,11 @@ class BM25Index:
             shape=(n_docs, n_terms),
         )
         return cls(vocabulary, weights, doc_lengths, k1=k1, b=b, epsilon=epsilon)
+
+    @property
+    def params(self) -> BM25Params:
+        """The parameters the weights were computed with."""
+        return BM25Params(self.k1, self.b, self.epsilon)
 
     @property
     def n_docs(self) -> int:

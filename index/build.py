@@ -1,10 +1,11 @@
-"""Build the index folder from parsed documents: tokenise, BM25, (if a model loads) vectors, save."""
+"""Build the index folder from parsed documents: tokenise, (if a model loads) embed, save (BM25 and the
+vector index are assembled by `index.store.save_index`, the one writer)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,22 +15,21 @@ from tqdm import tqdm
 
 from corpus.models import Clause, Document, DocumentMeta
 from corpus.placenames import place_names
-from index.bm25 import BM25Index
 from index.dense import (
-    DenseIndex,
     Embedder,
     IndexKind,
     embedder_unavailable_message,
     load_embedder,
     model_version,
 )
-from index.store import save_index
+from index.store import IndexContents, check_clause_ids, save_index
 from index.tokenize import ChineseTokenizer
 
 TOKENIZE_CHUNK = 512  # texts per task when tokenising in worker processes
 
 # Character bigrams beside jieba words: +0.7 hit@5 / +0.8 MRR@10 points on the eval dev split (BM25).
 DEFAULT_CHAR_NGRAMS = 2
+
 
 @dataclass(frozen=True)
 class BuildReport:
@@ -125,6 +125,12 @@ def _print_warning(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def tokenizer_for(documents: Sequence[DocumentMeta], settings: Mapping[str, Any]) -> ChineseTokenizer:
+    """Return the tokenizer of an index of `documents`: `settings` (as `ChineseTokenizer.settings()`
+    gives them; missing ones take their defaults) with the dictionary words of their metadata."""
+    return ChineseTokenizer.from_settings({**settings, "extra_terms": harvest_terms(documents)})
+
+
 def build_index(
     documents: Sequence[Document],
     out_dir: Path,
@@ -146,27 +152,18 @@ def build_index(
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    clauses = [clause for document in documents for clause in document.clauses]
-    metas = [document.meta for document in documents]
-    seen: set[str] = set()
-    for clause in clauses:
-        if clause.id in seen:
-            raise ValueError(f"duplicate clause id {clause.id!r}: clause ids must be unique in a corpus")
-        seen.add(clause.id)
+    clauses = tuple(clause for document in documents for clause in document.clauses)
+    metas = tuple(document.meta for document in documents)
+    check_clause_ids(clauses)
     texts = [indexed_text(c) for c in clauses]
 
     stage = time.perf_counter()
-    tokenizer = ChineseTokenizer(harvest_terms(metas), char_ngrams=char_ngrams)
+    tokenizer = tokenizer_for(metas, {"char_ngrams": char_ngrams})
     token_lists = tokenize_texts(tokenizer, texts, progress=progress, workers=workers)
     timings["tokenize"] = time.perf_counter() - stage
 
-    stage = time.perf_counter()
-    bm25 = BM25Index.build(token_lists)
-    timings["bm25"] = time.perf_counter() - stage
-
     warnings: list[str] = []
-    dense: DenseIndex | None = None
-    model_name: str | None = None
+    vectors = None
     vectors_unavailable: dict[str, str] | None = None
     if embedder is None and embed_model:
         stage = time.perf_counter()
@@ -181,31 +178,28 @@ def build_index(
         stage = time.perf_counter()
         vectors = embedder.encode_passages(texts, show_progress=progress)
         timings["embed"] = time.perf_counter() - stage
-        stage = time.perf_counter()
-        dense = DenseIndex.build(vectors, dense_kind or choose_dense_kind(len(vectors)))
-        timings["dense"] = time.perf_counter() - stage
-        model_name = embedder.name
 
     stage = time.perf_counter()
-    manifest = save_index(
-        out_dir,
+    contents = IndexContents(
         clauses=clauses,
         documents=metas,
         tokenizer=tokenizer,
-        bm25=bm25,
-        dense=dense,
-        embed_model=model_name,
+        tokens=tuple(token_lists),
+        vectors=vectors,
+        embed_model=embedder.name if embedder is not None else None,
         embed_model_version=model_version(embedder) if embedder is not None else None,
+        dense_kind=dense_kind or choose_dense_kind(len(clauses)),
         vectors_unavailable=vectors_unavailable,
     )
+    save_index(out_dir, contents)
     timings["save"] = time.perf_counter() - stage
     return BuildReport(
         index_dir=Path(out_dir).resolve(),
-        retrievers=tuple(manifest["retrievers"]),
+        retrievers=contents.retrievers,
         clause_count=len(clauses),
         document_count=len(metas),
         seconds=time.perf_counter() - started,
-        embed_model=model_name,
+        embed_model=contents.embed_model,
         warnings=tuple(warnings),
         timings=timings,
     )

@@ -419,10 +419,10 @@ class DenseIndex:
 
     def vectors(self, positions: Sequence[int]) -> np.ndarray:
         """Return the stored vectors at `positions` as an (n, dimension) float32 array."""
-        out = np.empty((len(positions), self.dimension), dtype=np.float32)
-        for row, position in enumerate(positions):
-            out[row] = self.index.reconstruct(int(position))
-        return out
+        if len(positions) == 0:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        return np.asarray(self.index.reconstruct_batch(ids), dtype=np.float32)
 
     def save(self, directory: Path) -> list[Path]:
         """Write `dense.faiss` and `dense.json` (kind, dimension, size)."""

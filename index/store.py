@@ -4,41 +4,49 @@ Layout of an index folder:
     manifest.json    format version, corpus checksum, tokenizer settings, embedding model, checksums
     clauses.jsonl    one `Clause.to_dict()` per line, in index order (row i of every index = line i)
     documents.json   list of `DocumentMeta.to_dict()`
+    bm25_tokens.jsonl             the BM25 terms of each clause, one JSON list per line (line i = clause i)
     bm25.npz, bm25.json           see index/bm25.py
     dense.faiss, dense.json       see index/dense.py (only when the vector retriever was built)
+
+`IndexContents` is what a folder holds; `save_index` is the one writer (a full build and an in-place
+change both go through it), `load_index` the reader. Files that others keep beside an index (its
+calibration, the corpus folder it was built from) are not part of it; an in-place change keeps them.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from corpus.models import Clause, DocumentMeta
-from index.bm25 import BM25Index
+from index.bm25 import BM25Index, BM25Params
 from index.dense import (
     DENSE_INDEX_FILE,
     DenseIndex,
     Embedder,
+    IndexKind,
     canonical_model_name,
     embedder_unavailable_message,
     load_embedder,
     model_version,
 )
+from index.folder import fsync_path, remove_abandoned_stages, switch_into_place
 from index.tokenize import ChineseTokenizer
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 CLAUSES_FILE = "clauses.jsonl"
 DOCUMENTS_FILE = "documents.json"
+TOKENS_FILE = "bm25_tokens.jsonl"
 RETRIEVER_BM25 = "bm25"
 RETRIEVER_VECTOR = "vector"
 REBUILD_HINT = "rebuild it with `policyqa build`"
@@ -84,144 +92,157 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+@dataclass(frozen=True, eq=False)
+class IndexContents:
+    """What an index folder holds; row i of `tokens` and `vectors` belongs to `clauses[i]`.
 
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False when unsupported."""
-    rename_exchange = 2
-    at_fdcwd = -100
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
-    return result == 0
-
-
-def _switch_into_place(staged: Path, target: Path) -> None:
-    """Make `staged` the folder at `target`; the previous index stays intact until the switch succeeds."""
-    if not target.exists():
-        os.rename(staged, target)
-    elif _exchange(staged, target):
-        # Readers saw either the old or the new folder, never neither; the old one is now at `staged`.
-        shutil.rmtree(staged, ignore_errors=True)
-    else:
-        retired = target.with_name(f"{target.name}.old-{os.getpid()}")
-        os.rename(target, retired)
-        try:
-            os.rename(staged, target)
-        except OSError:
-            os.rename(retired, target)
-            raise
-        shutil.rmtree(retired, ignore_errors=True)
-    _fsync_path(target.parent)
-
-
-def _remove_abandoned_stages(out_dir: Path) -> None:
-    """Delete `<index>.tmp-<pid>` folders left by builds that were killed (their process is gone)."""
-    for stage in out_dir.parent.glob(f"{out_dir.name}.tmp-*"):
-        pid = stage.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
-            shutil.rmtree(stage, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def save_index(
-    out_dir: Path,
-    *,
-    clauses: Sequence[Clause],
-    documents: Sequence[DocumentMeta],
-    tokenizer: ChineseTokenizer,
-    bm25: BM25Index,
-    dense: DenseIndex | None = None,
-    embed_model: str | None = None,
-    embed_model_version: str | None = None,
-    extra_files: Sequence[tuple[str, bytes]] = (),
-    vectors_unavailable: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Write the index folder at `out_dir` (replacing any previous one atomically); return the manifest.
-
-    `extra_files` are (name, content) pairs written beside the index files and listed, with their
-    checksums, in the manifest (index/update.py keeps the per-clause BM25 tokens this way).
-    `vectors_unavailable` ({"model", "reason"}) records that vectors were wanted but the model could
-    not be loaded, so that loading the index repeats the warning instead of silently serving BM25-only.
+    `tokens` are the BM25 terms of each clause (kept, so that a change cuts only new text); `vectors`, the
+    clause vectors `embed_model` made (None: BM25-only), searched through a `dense_kind` index.
+    `vectors_unavailable` ({"model", "reason"}) records that vectors were wanted but the model could not
+    be loaded, so that loading the index repeats the warning instead of silently serving BM25-only.
+    `edited` marks an index changed in place after its build (documents added, removed or re-marked).
     """
-    if bm25.n_docs != len(clauses):
-        raise ValueError(f"bm25 has {bm25.n_docs} rows for {len(clauses)} clauses")
-    if dense is not None:
-        if dense.size != len(clauses):
-            raise ValueError(f"dense index has {dense.size} vectors for {len(clauses)} clauses")
-        if not embed_model:
-            raise ValueError("a dense index needs the name of the model that made its vectors")
+
+    clauses: tuple[Clause, ...]
+    documents: tuple[DocumentMeta, ...]
+    tokenizer: ChineseTokenizer
+    tokens: tuple[Sequence[str], ...]
+    bm25_params: BM25Params = field(default_factory=BM25Params)
+    vectors: np.ndarray | None = None
+    embed_model: str | None = None
+    embed_model_version: str | None = None
+    dense_kind: IndexKind = "flat"
+    vectors_unavailable: dict[str, str] | None = None
+    edited: bool = False
+
+    @property
+    def retrievers(self) -> tuple[str, ...]:
+        """The retrievers the folder will hold: ("bm25",) or ("bm25", "vector")."""
+        return (RETRIEVER_BM25, RETRIEVER_VECTOR) if self.vectors is not None else (RETRIEVER_BM25,)
+
+
+class DuplicateClauseError(ValueError):
+    """Two clauses share an id; ids must be unique in an index."""
+
+
+def check_clause_ids(clauses: Iterable[Clause]) -> None:
+    """Raise `DuplicateClauseError` naming the first clause id that occurs twice."""
+    seen: set[str] = set()
+    for clause in clauses:
+        if clause.id in seen:
+            raise DuplicateClauseError(f"duplicate clause id {clause.id!r}: clause ids must be unique")
+        seen.add(clause.id)
+
+
+def _check_contents(contents: IndexContents) -> None:
+    check_clause_ids(contents.clauses)
+    count = len(contents.clauses)
+    if len(contents.tokens) != count:
+        raise ValueError(f"{len(contents.tokens)} token rows for {count} clauses")
+    if contents.vectors is not None:
+        if len(contents.vectors) != count:
+            raise ValueError(f"{len(contents.vectors)} vectors for {count} clauses")
+        if not contents.embed_model:
+            raise ValueError("vectors need the name of the model that made them")
+
+
+def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = False) -> dict[str, Any]:
+    """Assemble the search structures of `contents` (BM25 weights from the tokens, a faiss index over the
+    vectors) and write the index folder at `out_dir`, replacing any previous one atomically; return the
+    manifest.
+
+    `keep_beside` carries over the files others keep in the previous folder beside the index (those its
+    manifest does not list: the calibration, the corpus folder it was built from); each is still judged by
+    its reader against the new contents.
+    """
+    _check_contents(contents)
+    params = contents.bm25_params
+    bm25 = BM25Index.build(contents.tokens, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    dense = None
+    if contents.vectors is not None:
+        dense = DenseIndex.build(contents.vectors, contents.dense_kind)
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_stages(out_dir)
+    remove_abandoned_stages(out_dir)
     staged = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir()
     try:
-        written = [staged / CLAUSES_FILE, staged / DOCUMENTS_FILE]
-        with written[0].open("w", encoding="utf-8") as handle:
-            for clause in clauses:
-                handle.write(json.dumps(clause.to_dict(), ensure_ascii=False) + "\n")
-        written[1].write_text(
-            json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-        written += bm25.save(staged)
-        for name, content in extra_files:
-            (staged / name).write_bytes(content)
-            written.append(staged / name)
-        retrievers = [RETRIEVER_BM25]
-        embedding = None
-        if dense is not None:
-            written += dense.save(staged)
-            retrievers.append(RETRIEVER_VECTOR)
-            embedding = {
-                "model": embed_model,
-                "model_version": embed_model_version,
-                "dimension": dense.dimension,
-                "index_kind": dense.kind,
-            }
-        manifest: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "corpus_checksum": corpus_checksum(documents),
-            "document_count": len(documents),
-            "clause_count": len(clauses),
-            "retrievers": retrievers,
-            "tokenizer": tokenizer.settings(),
-            "bm25": {"k1": bm25.k1, "b": bm25.b, "epsilon": bm25.epsilon, "terms": len(bm25.vocabulary)},
-            "embedding": embedding,
-            "vectors_unavailable": vectors_unavailable if dense is None else None,
-            "files": {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(written)},
-        }
+        written = _write_files(staged, contents, bm25, dense)
+        manifest = _manifest(contents, bm25, dense, written)
         manifest_path = staged / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        for path in [*written, manifest_path]:
-            _fsync_path(path)
-        _fsync_path(staged)
-        _switch_into_place(staged, out_dir)
+        kept = _copy_beside(out_dir, staged) if keep_beside else []
+        for path in [*written, *kept, manifest_path]:
+            fsync_path(path)
+        fsync_path(staged)
+        switch_into_place(staged, out_dir)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return manifest
+
+
+def _write_files(
+    staged: Path, contents: IndexContents, bm25: BM25Index, dense: DenseIndex | None
+) -> list[Path]:
+    written = [staged / CLAUSES_FILE, staged / DOCUMENTS_FILE, staged / TOKENS_FILE]
+    with written[0].open("w", encoding="utf-8") as handle:
+        for clause in contents.clauses:
+            handle.write(json.dumps(clause.to_dict(), ensure_ascii=False) + "\n")
+    written[1].write_text(
+        json.dumps([d.to_dict() for d in contents.documents], ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    with written[2].open("w", encoding="utf-8") as handle:
+        for tokens in contents.tokens:
+            handle.write(json.dumps(list(tokens), ensure_ascii=False) + "\n")
+    written += bm25.save(staged)
+    if dense is not None:
+        written += dense.save(staged)
+    return written
+
+
+def _manifest(
+    contents: IndexContents, bm25: BM25Index, dense: DenseIndex | None, written: Sequence[Path]
+) -> dict[str, Any]:
+    embedding = None
+    if dense is not None:
+        embedding = {
+            "model": contents.embed_model,
+            "model_version": contents.embed_model_version,
+            "dimension": dense.dimension,
+            "index_kind": dense.kind,
+        }
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpus_checksum": corpus_checksum(contents.documents),
+        "document_count": len(contents.documents),
+        "clause_count": len(contents.clauses),
+        "retrievers": list(contents.retrievers),
+        "tokenizer": contents.tokenizer.settings(),
+        "bm25": {"k1": bm25.k1, "b": bm25.b, "epsilon": bm25.epsilon, "terms": len(bm25.vocabulary)},
+        "embedding": embedding,
+        "vectors_unavailable": contents.vectors_unavailable if dense is None else None,
+        "edited": contents.edited,
+        "files": {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(written)},
+    }
+
+
+def _copy_beside(previous: Path, staged: Path) -> list[Path]:
+    """Copy the plain files of the `previous` folder that its manifest does not list into `staged`."""
+    try:
+        listed = set(json.loads((previous / MANIFEST_FILE).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no readable previous index: nothing is known to be beside it
+    copied = []
+    for path in sorted(previous.iterdir()):
+        if path.name in listed or path.name == MANIFEST_FILE or not path.is_file() or path.is_symlink():
+            continue
+        if not (staged / path.name).exists():
+            shutil.copy2(path, staged / path.name)
+            copied.append(staged / path.name)
+    return copied
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,6 +277,24 @@ class LoadedIndex:
         """Name of the model that made the stored vectors (None for a BM25-only index)."""
         embedding = self.manifest.get("embedding")
         return embedding["model"] if embedding else None
+
+
+def read_tokens(directory: Path, manifest: dict[str, Any], clause_count: int) -> list[list[str]] | None:
+    """Return the stored BM25 tokens of each clause, or None when the folder holds none for every clause
+    (an index written before the tokens were kept)."""
+    if TOKENS_FILE not in manifest.get("files", {}):
+        return None
+    with (Path(directory) / TOKENS_FILE).open(encoding="utf-8") as handle:
+        tokens = [json.loads(line) for line in handle if line.strip()]
+    return tokens if len(tokens) == clause_count else None
+
+
+def edited_in_place(manifest: dict[str, Any]) -> bool:
+    """True when the index was changed in place after its build (add, remove, supersede)."""
+    if "edited" in manifest:
+        return bool(manifest["edited"])
+    # Written before the manifest said so: only an in-place change stored the tokens then.
+    return TOKENS_FILE in manifest.get("files", {})
 
 
 def model_mismatch(manifest: dict[str, Any], expected_model: str | None) -> str | None:

@@ -2,27 +2,26 @@
 
 Nothing already indexed is tokenised or embedded again:
 
-* BM25: the index folder keeps every clause's BM25 tokens in `bm25_tokens.jsonl` (one JSON list per
-  line, row i = clause i, written through `save_index(extra_files=...)`). An update tokenises only the
-  new clauses, then rebuilds the BM25 weight matrix from the stored token lists (`BM25Index.build`
-  over lists is a counting pass; idf and document lengths depend on the whole corpus so every weight
-  is recomputed, which is cheap). An index made by `build_index` has no token file yet: the first
-  update tokenises its clauses once and stores them.
+* BM25: the index folder keeps every clause's BM25 tokens (`bm25_tokens.jsonl`). An update tokenises
+  only the new clauses; `save_index` then recomputes every weight from the stored token lists (idf and
+  document lengths depend on the whole corpus; it is a counting pass, cheap). An index written before
+  the tokens were kept has its clauses cut once, by its first update.
 * Tokenizer dictionary: place and issuer names of the documents are dictionary words
   (`harvest_terms`). When an added or removed document changes that word list, the clauses whose text
   contains a word whose dictionary entry changed are re-cut, and only those (jieba cuts text without
   the word exactly as before), so the index equals a full build of the same documents.
-* Vectors: the stored vectors of the kept clauses are read back from faiss and the new clauses'
-  vectors appended, with the embedding model the index was built with.
+* Vectors: the stored vectors of the kept clauses are read back (`DenseIndex.vectors`) and the new
+  clauses' vectors appended, with the embedding model the index was built with.
 
-Every change is written through `save_index`, i.e. into a new folder switched into place atomically;
-a lock file beside the index folder serialises concurrent updates.
+Every change is written by `save_index`, the writer `build_index` uses too, into a new folder switched
+into place atomically; the files kept beside the index (its calibration, the corpus folder it was built
+from) stay. A lock file beside the index folder serialises concurrent updates. A folder that holds files
+but no manifest (a damaged index) is never written over.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,19 +34,46 @@ import numpy as np
 
 from corpus.metadata import resolve_relations
 from corpus.models import STATUS_IN_FORCE, STATUS_REPEALED, Clause, Document, DocumentMeta
-from index.bm25 import BM25Index
-from index.build import DEFAULT_CHAR_NGRAMS, harvest_terms, indexed_text
-from index.dense import DenseIndex, Embedder, embedder_unavailable_message, load_embedder, model_version
-from index.store import RETRIEVER_VECTOR, index_exists, load_index, save_index
+from index.build import DEFAULT_CHAR_NGRAMS, choose_dense_kind, indexed_text, tokenizer_for
+from index.dense import (
+    DenseIndex,
+    Embedder,
+    IndexKind,
+    embedder_unavailable_message,
+    load_embedder,
+    model_version,
+)
+from index.store import (
+    INDEX_DAMAGED,
+    INDEX_MISSING,
+    RETRIEVER_VECTOR,
+    DuplicateClauseError,
+    IndexContents,
+    check_clause_ids,
+    index_state,
+    load_index,
+    read_tokens,
+    save_index,
+)
 from index.tokenize import ChineseTokenizer, normalize_text
-
-TOKENS_FILE = "bm25_tokens.jsonl"
 
 _thread_lock = threading.Lock()  # flock is per open file; this also orders threads of one process
 
 
 class UpdateError(Exception):
     """An update that cannot be applied (unknown document, duplicate clause ids, model missing ...)."""
+
+
+class NoIndexError(UpdateError):
+    """There is no index to change (removing or re-marking needs one)."""
+
+
+class DamagedIndexError(UpdateError):
+    """The folder holds files but no manifest: writing there would replace them with the new documents."""
+
+
+class UnknownDocumentError(UpdateError):
+    """A document id the index does not hold."""
 
 
 @dataclass(frozen=True)
@@ -88,19 +114,14 @@ class UpdateReport:
         }
 
 
-@dataclass
-class _State:
-    """The index as plain lists, changed in memory and then saved."""
+@dataclass(frozen=True)
+class _Current:
+    """The index before the change; `tokens_stored` is False for one written before tokens were kept
+    (its `contents.tokens` are then empty)."""
 
-    clauses: list[Clause]
-    documents: list[DocumentMeta]
-    tokenizer: ChineseTokenizer
-    tokens: list[list[str]] | None
-    bm25: BM25Index | None
-    bm25_params: dict[str, float]
-    dense: DenseIndex | None
-    embed_model: str | None
-    embed_model_version: str | None = None
+    contents: IndexContents
+    tokens_stored: bool
+    exists: bool
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -127,9 +148,9 @@ def add_documents(
             f"the same document id is given twice: {sorted({i for i in ids if ids.count(i) > 1})}"
         )
     with _locked(index_dir):
-        state = _read(index_dir, char_ngrams, embed_model, embedder)
-        existing = {d.id: d for d in state.documents}
-        by_doc = _clauses_by_doc(state.clauses)
+        current = _read(index_dir, char_ngrams)
+        existing = {d.id: d for d in current.contents.documents}
+        by_doc = _clauses_by_doc(current.contents.clauses)
         fresh: list[Document] = []
         unchanged: list[str] = []
         replaced: list[str] = []
@@ -147,51 +168,48 @@ def add_documents(
                 )
             fresh.append(document)
         if not fresh:
-            return UpdateReport(
-                index_dir, unchanged=tuple(unchanged), clause_count=len(state.clauses),
-                document_count=len(state.documents), retrievers=_retrievers(state),
-                seconds=time.perf_counter() - started,
-            )  # fmt: skip
-        counts = _apply(state, index_dir, drop=set(replaced), add=fresh, embedder=embedder)
-    return UpdateReport(
-        index_dir.resolve(),
+            return _report(index_dir, current.contents, started, written=False, unchanged=tuple(unchanged))
+        model = embedder.name if embedder is not None else embed_model
+        changed, tokenized, embedded = _apply(
+            current, drop=set(replaced), add=fresh, embedder=embedder, new_model=model
+        )
+        save_index(index_dir, changed, keep_beside=True)
+    return _report(
+        index_dir,
+        changed,
+        started,
         added=tuple(d.meta.id for d in fresh if d.meta.id not in replaced),
         replaced=tuple(replaced),
         unchanged=tuple(unchanged),
-        clause_count=len(state.clauses),
-        document_count=len(state.documents),
-        tokenized=counts["tokenized"],
-        embedded=counts["embedded"],
-        retrievers=_retrievers(state),
-        seconds=time.perf_counter() - started,
-        written=True,
+        tokenized=tokenized,
+        embedded=embedded,
     )
 
 
 def remove_documents(index_dir: Path, doc_ids: Sequence[str]) -> UpdateReport:
-    """Remove documents and their clauses from the index; raise `UpdateError` for an unknown id."""
+    """Remove documents and their clauses from the index; raise `UnknownDocumentError` for an unknown id."""
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with _locked(index_dir):
-        state = _read(index_dir, 0, None, None, must_exist=True)
-        known = {d.id for d in state.documents}
+        current = _read(index_dir, must_exist=True)
+        known = {d.id for d in current.contents.documents}
         unknown = [i for i in doc_ids if i not in known]
         if unknown:
-            raise UpdateError(f"no document with id {', '.join(map(repr, unknown))} in {index_dir}")
+            raise UnknownDocumentError(f"no document with id {', '.join(map(repr, unknown))} in {index_dir}")
         if len(set(doc_ids)) == len(known):
             raise UpdateError("removing every document would leave an empty index; delete the folder instead")
-        dependants = [d.id for d in state.documents if d.superseded_by in doc_ids and d.id not in doc_ids]
-        counts = _apply(state, index_dir, drop=set(doc_ids), add=[], embedder=None)
-    return UpdateReport(
-        index_dir.resolve(),
+        dependants = [
+            d.id for d in current.contents.documents if d.superseded_by in doc_ids and d.id not in doc_ids
+        ]
+        changed, tokenized, _ = _apply(current, drop=set(doc_ids), add=[], embedder=None, new_model=None)
+        save_index(index_dir, changed, keep_beside=True)
+    return _report(
+        index_dir,
+        changed,
+        started,
         removed=tuple(doc_ids),
         status_changed=tuple(dependants),
-        clause_count=len(state.clauses),
-        document_count=len(state.documents),
-        tokenized=counts["tokenized"],
-        retrievers=_retrievers(state),
-        seconds=time.perf_counter() - started,
-        written=True,
+        tokenized=tokenized,
     )
 
 
@@ -212,10 +230,11 @@ def set_status(
         raise UpdateError("choose exactly one of superseded_by, repealed, in_force")
     index_dir = Path(index_dir)
     with _locked(index_dir):
-        state = _read(index_dir, 0, None, None, must_exist=True)
-        metas = {d.id: d for d in state.documents}
+        current = _read(index_dir, must_exist=True)
+        contents = current.contents
+        metas = {d.id: d for d in contents.documents}
         if doc_id not in metas:
-            raise UpdateError(f"no document with id {doc_id!r} in {index_dir}")
+            raise UnknownDocumentError(f"no document with id {doc_id!r} in {index_dir}")
         if superseded_by is not None:
             if superseded_by not in metas:
                 raise UpdateError(
@@ -228,8 +247,11 @@ def set_status(
             updated = replace(metas[doc_id], status=STATUS_REPEALED, superseded_by=None)
         else:
             updated = replace(metas[doc_id], status=STATUS_IN_FORCE, superseded_by=None)
-        state.documents = [updated if d.id == doc_id else d for d in state.documents]
-        _save(state, index_dir)
+        tokens = contents.tokens if current.tokens_stored else _cut(contents.tokenizer, contents.clauses)
+        documents = tuple(updated if d.id == doc_id else d for d in contents.documents)
+        save_index(
+            index_dir, replace(contents, documents=documents, tokens=tokens, edited=True), keep_beside=True
+        )
     return updated
 
 
@@ -247,43 +269,40 @@ def _locked(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read(
-    index_dir: Path,
-    char_ngrams: int,
-    embed_model: str | None,
-    embedder: Embedder | None,
-    *,
-    must_exist: bool = False,
-) -> _State:
-    if not index_exists(index_dir):
+def _read(index_dir: Path, char_ngrams: int = DEFAULT_CHAR_NGRAMS, *, must_exist: bool = False) -> _Current:
+    """The index at `index_dir`, or an empty one to create (`char_ngrams`); never a damaged folder."""
+    state = index_state(index_dir)
+    if state == INDEX_DAMAGED:
+        raise DamagedIndexError(
+            f"{index_dir} holds files but no manifest.json (a damaged index?); nothing was changed: "
+            "move it away or rebuild it with `policyqa build`"
+        )
+    if state == INDEX_MISSING:
         if must_exist:
-            raise UpdateError(f"there is no index at {index_dir}")
-        dense_model = None
-        if embedder is not None:
-            dense_model = embedder.name
-        elif embed_model:
-            dense_model = embed_model
-        tokenizer = ChineseTokenizer(char_ngrams=char_ngrams)
-        return _State([], [], tokenizer, [], None, {}, None, dense_model)
+            raise NoIndexError(f"there is no index at {index_dir}")
+        empty = IndexContents((), (), tokenizer_for((), {"char_ngrams": char_ngrams}), ())
+        return _Current(empty, tokens_stored=True, exists=False)
     loaded = load_index(index_dir, load_vectors=False)  # vectors are read below without the model
-    tokens = _read_tokens(index_dir, loaded.manifest, loaded.clauses)
-    dense = DenseIndex.load(index_dir) if RETRIEVER_VECTOR in loaded.manifest["retrievers"] else None
-    params = {"k1": loaded.bm25.k1, "b": loaded.bm25.b, "epsilon": loaded.bm25.epsilon}
-    version = (loaded.manifest.get("embedding") or {}).get("model_version")
-    return _State(
-        list(loaded.clauses), list(loaded.documents), loaded.tokenizer, tokens, loaded.bm25, params,
-        dense, loaded.embed_model, version,
-    )  # fmt: skip
-
-
-def _read_tokens(
-    index_dir: Path, manifest: dict[str, Any], clauses: Sequence[Clause]
-) -> list[list[str]] | None:
-    if TOKENS_FILE not in manifest["files"]:
-        return None
-    with (index_dir / TOKENS_FILE).open(encoding="utf-8") as handle:
-        tokens = [json.loads(line) for line in handle if line.strip()]
-    return tokens if len(tokens) == len(clauses) else None
+    tokens = read_tokens(index_dir, loaded.manifest, len(loaded.clauses))
+    vectors = None
+    dense_kind: IndexKind = "flat"
+    if RETRIEVER_VECTOR in loaded.manifest["retrievers"]:
+        dense = DenseIndex.load(index_dir)
+        vectors, dense_kind = dense.vectors(range(dense.size)), dense.kind
+    contents = IndexContents(
+        clauses=loaded.clauses,
+        documents=loaded.documents,
+        tokenizer=loaded.tokenizer,
+        tokens=tuple(tokens or ()),
+        bm25_params=loaded.bm25.params,
+        vectors=vectors,
+        embed_model=loaded.embed_model,
+        embed_model_version=(loaded.manifest.get("embedding") or {}).get("model_version"),
+        dense_kind=dense_kind,
+        # Built BM25-only because the model could not be loaded: loading it still says so after a change.
+        vectors_unavailable=loaded.manifest.get("vectors_unavailable"),
+    )
+    return _Current(contents, tokens_stored=tokens is not None, exists=True)
 
 
 def _clauses_by_doc(clauses: Sequence[Clause]) -> dict[str, list[Clause]]:
@@ -294,87 +313,87 @@ def _clauses_by_doc(clauses: Sequence[Clause]) -> dict[str, list[Clause]]:
 
 
 def _apply(
-    state: _State, index_dir: Path, *, drop: set[str], add: Sequence[Document], embedder: Embedder | None
-) -> dict[str, int]:
-    """Drop the documents `drop`, append `add`, re-cut what a dictionary change touches, save."""
+    current: _Current,
+    *,
+    drop: set[str],
+    add: Sequence[Document],
+    embedder: Embedder | None,
+    new_model: str | None,
+) -> tuple[IndexContents, int, int]:
+    """Return the contents without the documents `drop`, with `add` appended, re-cut where a dictionary
+    change touches them, and how many clauses were tokenised and embedded."""
+    old = current.contents
     added_ids = {d.meta.id for d in add}
-    keep = [i for i, c in enumerate(state.clauses) if c.doc_id not in drop and c.doc_id not in added_ids]
+    keep = [i for i, c in enumerate(old.clauses) if c.doc_id not in drop and c.doc_id not in added_ids]
     new_clauses = [c for d in add for c in d.clauses]
-    clauses = [state.clauses[i] for i in keep] + new_clauses
-    seen: set[str] = set()
-    for clause in clauses:
-        if clause.id in seen:
-            raise UpdateError(f"duplicate clause id {clause.id!r}: give the document another id (--id)")
-        seen.add(clause.id)
-    kept_metas = [m for m in state.documents if m.id not in drop and m.id not in added_ids]
-    metas = _relink([*kept_metas, *(d.meta for d in add)], drop)
+    clauses = tuple([old.clauses[i] for i in keep] + new_clauses)
+    try:
+        check_clause_ids(clauses)
+    except DuplicateClauseError as error:
+        raise UpdateError(f"{error}; give the document another id (--id)") from error
+    kept_metas = [m for m in old.documents if m.id not in drop and m.id not in added_ids]
+    metas = tuple(_relink([*kept_metas, *(d.meta for d in add)], drop))
+    tokenizer = tokenizer_for(metas, old.tokenizer.settings())
+    tokens, tokenized = _tokens(current, clauses, tokenizer)
+    contents = replace(old, clauses=clauses, documents=metas, tokenizer=tokenizer, tokens=tokens, edited=True)
+    texts = [indexed_text(c) for c in new_clauses]
+    embedded = 0
+    if old.vectors is not None:
+        vectors = old.vectors[keep]
+        if new_clauses:
+            added = _embedder_for(old, embedder).encode_passages(texts)
+            vectors = np.vstack([vectors, added]) if len(vectors) else added
+            embedded = len(new_clauses)
+        contents = replace(contents, vectors=vectors)
+    elif not current.exists and new_model and new_clauses:
+        # A new index asked for vectors: build them now (and from now on append to them).
+        model = embedder or _load_model(new_model)
+        contents = replace(
+            contents,
+            vectors=model.encode_passages(texts),
+            embed_model=model.name,
+            embed_model_version=model_version(model),
+            dense_kind=choose_dense_kind(len(clauses)),
+        )
+        embedded = len(texts)
+    return contents, tokenized, embedded
 
-    tokenizer = ChineseTokenizer.from_settings(
-        {**state.tokenizer.settings(), "extra_terms": harvest_terms(metas)}
-    )
-    texts = [indexed_text(c) for c in clauses]
+
+def _tokens(
+    current: _Current, clauses: Sequence[Clause], tokenizer: ChineseTokenizer
+) -> tuple[tuple[list[str], ...], int]:
+    """The BM25 tokens of `clauses`: stored ones where still valid, the rest cut now (and how many)."""
+    old = current.contents
     # Stored tokens by clause id: a clause id is derived from the document id, number, section path
     # and text, so the same id means the same indexed text (also across a replaced document).
     stored: dict[str, list[str]] = {}
-    if state.tokens is not None and _core_settings(tokenizer) == _core_settings(state.tokenizer):
-        changed = _changed_terms(state.tokenizer, tokenizer)
-        for clause, clause_tokens in zip(state.clauses, state.tokens, strict=True):
+    if current.tokens_stored and _core_settings(tokenizer) == _core_settings(old.tokenizer):
+        changed = _changed_terms(old.tokenizer, tokenizer)
+        for clause, clause_tokens in zip(old.clauses, old.tokens, strict=True):
             text = normalize_text(indexed_text(clause))
             if not any(term in text for term in changed):
-                stored[clause.id] = clause_tokens
-    # Otherwise (no stored tokens: an index made by `build_index`, or a new tokenizer version)
-    # everything is cut once.
-    tokens: list[list[str]] = []
-    tokenized = 0
-    for clause, text in zip(clauses, texts, strict=True):
-        if clause.id in stored:
-            tokens.append(stored[clause.id])
-        else:
-            tokens.append(tokenizer(text))
-            tokenized += 1
-
-    dense = state.dense
-    embedded = 0
-    if dense is not None:
-        vectors = np.asarray(dense.index.reconstruct_n(0, dense.size), dtype=np.float32)[keep]
-        if new_clauses:
-            model = _embedder_for(state, embedder, dense)
-            added = model.encode_passages(texts[len(keep) :])
-            vectors = np.vstack([vectors, added]) if len(vectors) else added
-            embedded = len(new_clauses)
-        dense = DenseIndex.build(vectors, dense.kind)
-    elif state.bm25 is None and state.embed_model and new_clauses:
-        # A new index asked for vectors: build them now (and from now on append to them).
-        model = embedder or _load_model(state.embed_model)
-        dense = DenseIndex.build(model.encode_passages(texts))
-        state.embed_model = model.name
-        state.embed_model_version = model_version(model)
-        embedded = len(texts)
-
-    state.clauses, state.documents, state.tokenizer, state.tokens, state.dense = (
-        clauses, metas, tokenizer, tokens, dense,
-    )  # fmt: skip
-    state.bm25 = BM25Index.build(tokens, **state.bm25_params)
-    _save(state, index_dir)
-    return {"tokenized": tokenized, "embedded": embedded}
+                stored[clause.id] = list(clause_tokens)
+    # Otherwise (no stored tokens, or a new tokenizer version) everything is cut once.
+    missing = [c for c in clauses if c.id not in stored]
+    stored.update(zip((c.id for c in missing), _cut(tokenizer, missing), strict=True))
+    return tuple(stored[c.id] for c in clauses), len(missing)
 
 
-def _save(state: _State, index_dir: Path) -> None:
-    assert state.bm25 is not None
-    extra: list[tuple[str, bytes]] = []
-    if state.tokens is not None:
-        lines = (json.dumps(t, ensure_ascii=False) for t in state.tokens)
-        extra.append((TOKENS_FILE, ("\n".join(lines) + "\n").encode("utf-8")))
-    save_index(
-        index_dir,
-        clauses=state.clauses,
-        documents=state.documents,
-        tokenizer=state.tokenizer,
-        bm25=state.bm25,
-        dense=state.dense,
-        embed_model=state.embed_model if state.dense is not None else None,
-        embed_model_version=state.embed_model_version if state.dense is not None else None,
-        extra_files=extra,
+def _cut(tokenizer: ChineseTokenizer, clauses: Sequence[Clause]) -> tuple[list[str], ...]:
+    return tuple(tokenizer(indexed_text(c)) for c in clauses)
+
+
+def _report(
+    index_dir: Path, contents: IndexContents, started: float, *, written: bool = True, **changes: Any
+) -> UpdateReport:
+    return UpdateReport(
+        index_dir.resolve() if written else index_dir,
+        clause_count=len(contents.clauses),
+        document_count=len(contents.documents),
+        retrievers=contents.retrievers,
+        seconds=time.perf_counter() - started,
+        written=written,
+        **changes,
     )
 
 
@@ -406,20 +425,21 @@ def _changed_terms(old: ChineseTokenizer, new: ChineseTokenizer) -> set[str]:
     """Dictionary words whose jieba entry differs between two tokenizers (added, removed, or given a
     different frequency because a neighbouring word came or went)."""
     candidates = set(old.extra_terms) | set(new.extra_terms)
-    old_freq, new_freq = old._jieba.FREQ, new._jieba.FREQ
+    old_freq, new_freq = old.dictionary, new.dictionary
     return {term for term in candidates if old_freq.get(term) != new_freq.get(term)}
 
 
-def _embedder_for(state: _State, given: Embedder | None, dense: DenseIndex) -> Embedder:
-    model = given or _load_model(state.embed_model)
-    if model.dimension != dense.dimension:
+def _embedder_for(contents: IndexContents, given: Embedder | None) -> Embedder:
+    model = given or _load_model(contents.embed_model)
+    dimension = contents.vectors.shape[1] if contents.vectors is not None else model.dimension
+    if model.dimension != dimension:
         raise UpdateError(
-            f"model {model.name!r} makes {model.dimension}-d vectors, the index holds {dense.dimension}-d "
-            f"vectors from {state.embed_model!r}"
+            f"model {model.name!r} makes {model.dimension}-d vectors, the index holds {dimension}-d "
+            f"vectors from {contents.embed_model!r}"
         )
-    if state.embed_model_version and model_version(model) != state.embed_model_version:
+    if contents.embed_model_version and model_version(model) != contents.embed_model_version:
         raise UpdateError(
-            f"the index holds vectors from {state.embed_model} {state.embed_model_version}, but "
+            f"the index holds vectors from {contents.embed_model} {contents.embed_model_version}, but "
             f"{model_version(model)} is installed: rebuild the index with `policyqa build`"
         )
     return model
@@ -433,7 +453,3 @@ def _load_model(name: str | None) -> Embedder:
             + embedder_unavailable_message(name, reason or "unknown")
         )
     return model
-
-
-def _retrievers(state: _State) -> tuple[str, ...]:
-    return ("bm25", "vector") if state.dense is not None else ("bm25",)

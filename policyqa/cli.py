@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import ConfigError, get_settings
+from config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -22,6 +21,14 @@ WORKER_START_TIMEOUT_S = 120
 
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _print_result(args: argparse.Namespace, result: Any, render: Callable[[Any], str]) -> None:
+    """Print an answer or a search result: a JSON line with --json or --batch, else readable text."""
+    if args.json or args.batch:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(render(result) + "\n")
 
 
 def _questions(args: argparse.Namespace, single: str | None) -> Iterator[str]:
@@ -77,37 +84,31 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool, warn: bool = True) -> int:
-    """Build `index_dir` from `corpus_dir`; return the exit status. `warn=False` leaves the vector
-    warning to the server, which shows it once when it loads the index."""
-    from corpus.load import CorpusError, load_corpus
-    from index.build import build_index
-    from policyqa.freshness import record_corpus_folder
+    """Build `index_dir` from `corpus_dir`, then calibrate it; return the exit status. `warn=False` leaves
+    the vector warning to the server, which shows it once when it loads the index."""
+    from service.build import BuildError, CorpusUnreadable, build_corpus
 
-    if not corpus_dir.is_dir():
-        sys.stderr.write(f"policyqa: corpus folder not found: {corpus_dir}\n")
-        return EXIT_FAILURE
     try:
-        documents = load_corpus(corpus_dir)
-    except CorpusError as exc:
+        built = build_corpus(
+            corpus_dir,
+            index_dir,
+            embed_model,
+            embed_threads=get_settings().embed_threads,
+            warn=_print_line if warn else _ignore,
+        )
+    except CorpusUnreadable as exc:
         sys.stderr.write(f"policyqa: cannot build, the index is unchanged: {exc}\n")
         return EXIT_FAILURE
-    if not documents:
-        sys.stderr.write(f"policyqa: no policy documents in {corpus_dir}\n")
+    except BuildError as exc:  # no folder, or no documents in it
+        sys.stderr.write(f"policyqa: {exc}\n")
         return EXIT_FAILURE
-    report = build_index(
-        documents,
-        index_dir,
-        embed_model=embed_model,
-        warn=_print_line if warn else _ignore,
-        embed_threads=get_settings().embed_threads,
-    )
-    record_corpus_folder(index_dir, corpus_dir)
+    report = built.report
     calibration = _calibrate(index_dir, progress=not as_json)
     summary = {
         "fusion_weights": calibration["weights"] if calibration else None,
         "answer_thresholds": calibration["policy"] if calibration else None,
         "index": str(index_dir),
-        "documents": len(documents),
+        "documents": built.documents,
         "clauses": report.clause_count,
         "retrievers": list(report.retrievers),
         "seconds": round(report.seconds, 2),
@@ -116,7 +117,7 @@ def _build(corpus_dir: Path, index_dir: Path, embed_model: str, *, as_json: bool
         _print_json(summary)
     else:
         sys.stderr.write(
-            f"built {index_dir}: {len(documents)} documents, {report.clause_count} clauses, "
+            f"built {index_dir}: {built.documents} documents, {report.clause_count} clauses, "
             f"retrievers {', '.join(report.retrievers)} in {report.seconds:.1f}s\n"
         )
     return 0
@@ -172,11 +173,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = _load_engine(Path(args.index or get_settings().index))
     session = args.session
     for question in _questions(args, args.question):
-        answer = engine.ask(question, session_id=session)
-        if args.json or args.batch:
-            _print_json(answer.to_dict())
-        else:
-            sys.stdout.write(render_answer(answer) + "\n")
+        _print_result(args, engine.ask(question, session_id=session), render_answer)
     return 0
 
 
@@ -193,10 +190,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     for query in _questions(args, args.query):
         result = engine.search(query, top_k=args.top_k, mode=args.mode, doc_id=args.doc, region=args.region)
-        if args.json or args.batch:
-            _print_json(result.to_dict())
-        else:
-            sys.stdout.write(render_search(result) + "\n")
+        _print_result(args, result, render_search)
     return 0
 
 
@@ -204,27 +198,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API and the pages; (re)build the index first when it is missing or out of date."""
     import gc
 
-    import uvicorn
-
-    from api.server import uvicorn_options
+    from api.server import AppFactory, serve
 
     index_dir = _index_to_serve(args)
     if index_dir is None:
         return EXIT_FAILURE
     gc.collect()  # what the checks loaded is not kept beside the workers' (or the one worker's) index
-    os.environ["POLICYQA_INDEX"] = str(index_dir)
-    get_settings.cache_clear()
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
+    # Each worker reads the settings itself; the index chosen here is laid over them.
+    app = AppFactory(overrides=(("POLICYQA_INDEX", str(index_dir)),))
+    started = serve(
+        app,
+        get_settings(),
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level="info",
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
-        **uvicorn_options(get_settings()),  # trusted proxies, header deadline, keep-alive
     )
-    return 0
+    return 0 if started else EXIT_FAILURE
 
 
 def _index_to_serve(args: argparse.Namespace) -> Path | None:
@@ -270,7 +261,7 @@ def _index_to_serve(args: argparse.Namespace) -> Path | None:
 def _corpus_to_compare(args: argparse.Namespace, index_dir: Path) -> Path:
     """Return the corpus folder the served index must match: --corpus, else POLICYQA_CORPUS when it is set,
     else the folder the index was built from, else the default."""
-    from policyqa.freshness import recorded_corpus_folder
+    from service.freshness import recorded_corpus_folder
 
     settings = get_settings()
     if args.corpus:
@@ -300,7 +291,7 @@ def _out_of_date(
     loaded: Any, corpus_dir: Path, index_dir: Path, build_command: str, no_build: bool
 ) -> bool | None:
     """Return True to rebuild, False to serve as is, None to refuse (--no-build); say why in one line."""
-    from policyqa.freshness import Freshness, check_freshness
+    from service.freshness import Freshness, check_freshness
 
     report = check_freshness(loaded.manifest, loaded.documents, corpus_dir)
     if report.freshness is Freshness.STALE:

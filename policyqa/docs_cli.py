@@ -1,7 +1,8 @@
 """`policyqa add`, `policyqa remove`, `policyqa supersede`: change the documents of a built index.
 
 `add` extracts the text (HTML, DOCX, PDF, TXT), parses it, prints the outline and metadata, and adds
-the document to the index without rebuilding it (see index/update.py). The index keeps the documents
+the document to the index without rebuilding it (the workflows are service/ingest.py's, which the admin
+API shares; a damaged index folder is refused and left as it is). The index keeps the documents
 (clauses.jsonl, documents.json), so the source file is not needed afterwards; `--corpus DIR` also
 writes the extracted text to DIR/<id>.txt so that a later `policyqa build` from that folder includes
 the document (statuses set with `supersede` live in the index only and are not kept by a rebuild).
@@ -12,10 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import get_settings
+from config import get_settings
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -76,85 +78,81 @@ def describe_document(document: Any) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Extract, parse, show, and (unless --dry-run) add each file to the index."""
-    from corpus.extract import DOC_ID_PATTERN, ExtractionError, extract_file, iter_sources, parse_extracted
-    from index.update import UpdateError, add_documents
+    from corpus.extract import iter_sources
+    from service import ingest
 
     paths = list(iter_sources(Path(f) for f in args.files))
     if args.doc_id and len(paths) != 1:
         sys.stderr.write("policyqa: --id needs exactly one FILE\n")
         return EXIT_USAGE
-    documents = []
-    texts = {}
+    prepared = []
     for path in paths:
-        doc_id = args.doc_id or path.stem
-        if not DOC_ID_PATTERN.match(doc_id):
-            sys.stderr.write(f"policyqa: {doc_id!r} is not a usable document id; give one with --id\n")
-            return EXIT_USAGE
         try:
-            extracted = extract_file(path)
-        except (OSError, ExtractionError) as exc:
+            item = ingest.prepare_file(path, args.doc_id)
+        except ingest.BadDocumentId as exc:
+            sys.stderr.write(f"policyqa: {exc.doc_id!r} is not a usable document id; give one with --id\n")
+            return EXIT_USAGE
+        except ingest.IngestError as exc:
             sys.stderr.write(f"policyqa: {exc}\n")
             return EXIT_FAILURE
-        document = parse_extracted(extracted, doc_id)
-        if not document.clauses:
-            sys.stderr.write(f"policyqa: no clauses found in {path}\n")
-            return EXIT_FAILURE
-        sys.stderr.write(f"== {path} ({extracted.format}) ==\n{describe_document(document)}\n\n")
-        documents.append(document)
-        texts[doc_id] = extracted.text
+        sys.stderr.write(f"== {path} ({item.format}) ==\n{describe_document(item.document)}\n\n")
+        prepared.append(item)
     if args.dry_run:
         return 0
     if not args.yes and sys.stdin.isatty():
-        reply = input(f"add {len(documents)} document(s) to the index? [y/N] ").strip().lower()
+        reply = input(f"add {len(prepared)} document(s) to the index? [y/N] ").strip().lower()
         if reply not in ("y", "yes"):
             sys.stderr.write("policyqa: nothing added\n")
             return EXIT_FAILURE
-    index_dir = Path(args.index or get_settings().index)
-
-    try:
-        report = add_documents(index_dir, documents)
-    except UpdateError as exc:
-        sys.stderr.write(f"policyqa: {exc}\n")
-        return EXIT_FAILURE
-    if args.corpus:
-        corpus_dir = Path(args.corpus)
-        corpus_dir.mkdir(parents=True, exist_ok=True)
-        for doc_id, text in texts.items():
-            (corpus_dir / f"{doc_id}.txt").write_text(text, encoding="utf-8")
-    _print_report(report.to_dict(), args.json)
-    return 0
+    settings = get_settings()
+    corpus_dir = Path(args.corpus) if args.corpus else None
+    return _run(
+        lambda: ingest.add_documents(
+            Path(args.index or settings.index),
+            prepared,
+            create=True,  # a missing index is created with the model `policyqa build` would use
+            embed_model=settings.embed_model,
+            corpus_dir=corpus_dir,
+        ).to_dict(),
+        args.json,
+    )
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove one document from the index."""
-    from index.update import UpdateError, remove_documents
+    from service import ingest
 
-    try:
-        report = remove_documents(Path(args.index or get_settings().index), [args.doc_id])
-    except UpdateError as exc:
-        sys.stderr.write(f"policyqa: {exc}\n")
-        return EXIT_FAILURE
-    _print_report(report.to_dict(), args.json)
-    return 0
+    index_dir = Path(args.index or get_settings().index)
+    return _run(lambda: ingest.remove_document(index_dir, args.doc_id).to_dict(), args.json)
 
 
 def cmd_supersede(args: argparse.Namespace) -> int:
     """Mark a document superseded, repealed (失效) or in force again."""
-    from index.update import UpdateError, set_status
+    from service import ingest
 
-    try:
-        meta = set_status(
+    def change() -> dict[str, Any]:
+        meta = ingest.change_status(
             Path(args.index or get_settings().index),
             args.doc_id,
             superseded_by=args.by,
             repealed=args.repeal,
             in_force=args.restore,
         )
-    except UpdateError as exc:
+        return {"id": meta.id, "status": meta.status, "superseded_by": meta.superseded_by}
+
+    return _run(change, args.json)
+
+
+def _run(change: Callable[[], dict[str, Any]], as_json: bool) -> int:
+    """Run a change of the index and print what changed; a refused change is one line and exit 1."""
+    from service.ingest import IngestError
+
+    try:
+        report = change()
+    except IngestError as exc:
         sys.stderr.write(f"policyqa: {exc}\n")
         return EXIT_FAILURE
-    summary = {"id": meta.id, "status": meta.status, "superseded_by": meta.superseded_by}
-    _print_report(summary, args.json)
+    _print_report(report, as_json)
     return 0
 
 

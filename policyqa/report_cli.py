@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from policyqa.config import get_settings
+from config import get_settings
 
 EXIT_FAILURE = 1
 DEFAULT_TOP = 20

@@ -1,34 +1,36 @@
 """The question-answering engine: it orchestrates the stages and holds their state.
 
-question -> normalise -> follow-up context -> clause reference? lookup
-         -> places restrict the documents -> retrieve + fuse (rag/retrieve.py)
-         -> assess each clause: topic coverage, similarity, the asked detail (rag/coverage.py, rag/detail.py)
+question -> normalise (rag/normalize.py) -> typos (rag/typos.py) -> follow-up context (rag/followup.py)
+         -> clause reference? lookup (rag/lookup.py) -> places restrict the documents (rag/places.py)
+         -> retrieve + fuse (rag/retrieve.py, rag/fuse.py) -> re-rank (rag/rerank.py)
+         -> assess each clause: topic coverage, similarity, the asked detail (rag/assess.py over
+            rag/features.py, rag/coverage.py, rag/detail.py)
          -> decide found / partial / not_found (rag/answer.py)
          -> answering sentences (rag/sentences.py), messages and suggestions (rag/messages.py)
+
+The settings an index was calibrated for come from rag/calibration.py.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from corpus.models import KIND_HEADING, KIND_INDICATOR, Clause, DocumentMeta
-from index.build import indexed_text
+from corpus.models import KIND_HEADING, Clause, DocumentMeta
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
-from index.tokenize import normalize_text
 from rag import messages
-from rag.answer import AnswerPolicy, Assessed, Decision, Draft, decide
+from rag.answer import AnswerPolicy, Decision, Draft, decide
+from rag.assess import assess_candidates
+from rag.calibration import calibrated_settings
 from rag.citation import format_citation
 from rag.conversation import ConversationStore, Turn
-from rag.coverage import CoverageScorer, TermStats, covers
-from rag.detail import DETAIL_TYPES, DetailType, asked_detail, states_detail
+from rag.coverage import CoverageScorer, TermStats
+from rag.detail import DETAIL_TYPES, DetailType, asked_detail
+from rag.features import ClauseFeatures
 from rag.followup import resolve_follow_up
-from rag.fuse import load_calibration
 from rag.lookup import parse_reference, resolve_reference
 from rag.models import (
     MODE_BM25,
@@ -49,31 +51,15 @@ from rag.models import (
 )
 from rag.normalize import normalize_question, to_standard_mandarin
 from rag.places import PlaceIndex
-from rag.retrieve import Candidate, FusionConfig, Retriever, rerank
-from rag.sentences import (
-    Sentence,
-    answering_sentences,
-    highlight_sentences,
-    is_heading_sentence,
-    split_sentences,
-)
+from rag.rerank import Ranker
+from rag.retrieve import Candidate, FusionConfig, Retriever
+from rag.sentences import answering_sentences, highlight_sentences
 from rag.typos import TypoCorrector
 
 RETRIEVER_LOOKUP = "lookup"  # beside the index's retrievers (RETRIEVER_BM25, RETRIEVER_VECTOR)
-CLAUSE_CACHE = 100_000  # per-clause token sets and sentences kept (computed for clauses shown)
 ANSWER_HITS = 3  # clauses a found answer carries
 
 __all__ = ["RETRIEVER_BM25", "RETRIEVER_LOOKUP", "RETRIEVER_VECTOR", "Engine"]
-
-
-@dataclass
-class _ClauseCache:
-    """Per-clause derived data, computed on first use and shared by engines over the same index."""
-
-    tokens: dict[int, frozenset[str]] = field(default_factory=dict)
-    sentences: dict[int, tuple[Sentence, ...]] = field(default_factory=dict)
-    heading_tokens: dict[int, frozenset[str]] = field(default_factory=dict)
-    texts: dict[int, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -106,10 +92,10 @@ class Engine:
             self.places.alias_to_place,
             is_word=lambda word: dictionary.get(word, 0) > 0,
         )
+        self.features = ClauseFeatures(self.clauses, index.tokenizer, index.bm25.vocabulary, self.coverage)
+        self.ranker = Ranker(self.retriever, self.features)
         self.typos: TypoCorrector | None = TypoCorrector.from_index(index)
         self.detail_types: tuple[DetailType, ...] = DETAIL_TYPES
-        self._cache = _ClauseCache()
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_dir(
@@ -126,21 +112,7 @@ class Engine:
         model made; `embed_threads` caps the query encoder's threads.
         """
         index = load_index(index_dir, expected_model=expected_model, embed_threads=embed_threads)
-        fusion, policy = FusionConfig(), AnswerPolicy()
-        calibration = load_calibration(
-            index_dir, index.embed_model, index.manifest.get("corpus_checksum", "")
-        )
-        if calibration is not None:
-            if calibration.weights and RETRIEVER_VECTOR in index.retrievers:
-                fusion = replace(fusion, weights=tuple(sorted(calibration.weights.items())))
-            if calibration.rerank:
-                fusion = replace(
-                    fusion,
-                    coverage_weight=calibration.rerank.get("coverage_weight", fusion.coverage_weight),
-                    similarity_weight=calibration.rerank.get("similarity_weight", fusion.similarity_weight),
-                )
-            if calibration.policy:
-                policy = policy.with_thresholds(calibration.policy)
+        fusion, policy = calibrated_settings(index)
         return cls(index, conversations=conversations, fusion=fusion, policy=policy)
 
     def with_settings(
@@ -163,6 +135,7 @@ class Engine:
             other.typos = TypoCorrector.from_index(self.index) if correct_typos else None
         if fusion is not None:
             other.retriever = Retriever(self.index, fusion, shared_cache=self.retriever)
+            other.ranker = Ranker(other.retriever, self.features)
         return other
 
     # ----------------------------------------------------------------------------------------------
@@ -189,8 +162,17 @@ class Engine:
         highlights: tuple[str, ...] = ()
         if query:
             position = self._position[clause.id]
-            highlights = highlight_sentences(self._sentences(position), self._query_tokens(query))
-        return Hit(clause, doc, score, retrievers, format_citation(clause, doc), highlights)
+            highlights = highlight_sentences(
+                self.features.sentences(position), self.features.query_tokens(query)
+            )
+        return Hit(
+            clause=clause,
+            doc=doc,
+            score=score,
+            retrievers=retrievers,
+            citation=format_citation(clause, doc),
+            highlights=highlights,
+        )
 
     # ----------------------------------------------------------------------------------------------
     def search(
@@ -259,11 +241,11 @@ class Engine:
             carried = previous is not None and any(resolved.startswith(f"{r} ") for r in previous.regions)
             rewrites.append(REWRITE_PLACE if carried and not step else REWRITE_FOLLOW_UP)
         base = Answer(
-            STATUS_FOUND,
-            question,
-            (),
-            (),
-            "",
+            status=STATUS_FOUND,
+            question=question,
+            hits=(),
+            regions=(),
+            message="",
             resolved_question=resolved,
             retrievers=self.retrievers,
             corrections=corrections,
@@ -311,8 +293,20 @@ class Engine:
         detail = asked_detail(resolved, self.detail_types)
         # The words that ask for the detail (多少钱, 怎么申请) are not the topic the clauses must cover.
         words = self.coverage.topic_words(detail.without_asking(query_text) if detail else query_text)
-        assessed = self._assess(query_text, words, candidates, detail, mode, resolved)
-        return Draft(base, query_text, tuple(words), tuple(candidates), tuple(assessed), detail, top_k)
+        head = [c.position for c in candidates[: self.policy.decision_depth]]
+        similarities = self.retriever.similarities(query_text, head) if mode != MODE_BM25 else None
+        assessed = assess_candidates(
+            self.features, words, candidates, similarities, detail, self.policy.decision_depth, resolved
+        )
+        return Draft(
+            base=base,
+            query=query_text,
+            words=tuple(words),
+            candidates=tuple(candidates),
+            assessed=tuple(assessed),
+            detail=detail,
+            top_k=top_k,
+        )
 
     def finish(self, draft: Draft, policy: AnswerPolicy) -> Answer:
         """Decide a draft under `policy` and return the answer."""
@@ -320,7 +314,7 @@ class Engine:
         decision = decide(draft.assessed, draft.detail, policy)
         if decision.status == STATUS_NOT_FOUND:
             nearby = [self.clauses[c.position] for c in candidates[:3]]
-            suggestions = self._suggestions(nearby, base.resolved_question)
+            suggestions = messages.suggestions_for(nearby, self.documents, exclude=base.resolved_question)
             return replace(base, status=STATUS_NOT_FOUND, message=messages.NOT_FOUND, suggestions=suggestions)
         by_position = {c.position: c for c in candidates}
         ordered = [by_position[p] for p in decision.order][: draft.top_k]
@@ -341,21 +335,21 @@ class Engine:
             for clause, c in zip(clauses, ordered, strict=True)
         )
         detail = decision.detail
-        asked = detail.without_asking(query) if detail is not None else query
-        topic_words = self.coverage.topic_words(asked)
-        related_tokens = frozenset().union(*(self._tokens(c.position) for c in ordered[:3]))
-        covered = [w for w in topic_words if covers(related_tokens, w)]
-        topic = messages.question_topic(asked, topic_words, self.coverage.weight, covered)
-        issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
-        term = detail.asked_term(base.resolved_question) if detail else ""
-        message = messages.partial_message(detail, topic, issuer, term) if detail else messages.NOT_FOUND
+        message = messages.NOT_FOUND
+        if detail is not None:
+            related_tokens = frozenset().union(*(self.features.tokens(c.position) for c in ordered[:3]))
+            issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
+            asked = detail.without_asking(query)
+            message = messages.partial_answer_message(
+                detail, asked, base.resolved_question, self.coverage, related_tokens, issuer
+            )
         return replace(
             base,
             status=STATUS_PARTIAL,
             hits=hits,
             message=message,
-            detail=Detail(detail.name, detail.label) if detail is not None else None,
-            suggestions=self._suggestions(clauses, base.resolved_question),
+            detail=Detail(type=detail.name, label=detail.label) if detail is not None else None,
+            suggestions=messages.suggestions_for(clauses, self.documents, exclude=base.resolved_question),
         )
 
     def _answer_hit(
@@ -371,109 +365,21 @@ class Engine:
         if not words:  # a lookup or "下一条": the whole clause is what was asked for
             return hit
         position = self._position[clause.id]
-        spans = answering_sentences(clause, self._sentences(position), words, self.coverage.weight, detail)
+        sentences = self.features.sentences(position)
+        spans = answering_sentences(clause, sentences, words, self.coverage.weight, detail)
         return replace(hit, answer_sentences=spans, role=ROLE_ANSWER)
-
-    def _assess(
-        self,
-        query: str,
-        words: Sequence[str],
-        candidates: Sequence[Candidate],
-        detail: DetailType | None,
-        mode: str,
-        question: str = "",
-    ) -> list[Assessed]:
-        depth = self.policy.decision_depth
-        positions = [c.position for c in candidates]
-        similarities = self.retriever.similarities(query, positions[:depth]) if mode != MODE_BM25 else None
-        assessed = []
-        for rank, candidate in enumerate(candidates):
-            position = candidate.position
-            coverage = self._clause_coverage(words, position) if rank < depth else 0.0
-            similarity = similarities[rank] if similarities is not None and rank < depth else None
-            stating = None
-            if detail is not None and rank < depth:
-                stating = self._detail_coverage(position, words, detail, question)
-            assessed.append(Assessed(position, coverage, similarity, stating))
-        return assessed
-
-    def _detail_coverage(
-        self, position: int, words: Sequence[str], detail: DetailType, question: str
-    ) -> float:
-        """How much of the question's topic the clause's sentences stating the asked detail cover
-        (their own words plus the headings above them); 0.0 when no sentence states such a detail."""
-        heading = self._heading_tokens(position)
-        if self.clauses[position].kind == KIND_INDICATOR:  # a row is one record: its cells state together
-            text = self.clauses[position].text
-            return (
-                self._clause_coverage(words, position)
-                if states_detail(detail, text, question)
-                else 0.0
-            )
-        best = 0.0
-        for sentence in self._sentences(position):
-            if states_detail(detail, sentence.text, question):
-                text = normalize_text(sentence.text)
-                best = max(best, self.coverage.coverage(words, sentence.tokens | heading, text))
-        return best
 
     def _rank(self, query: str, top_k: int, mode: str, docs: set[str] | None) -> list[Candidate]:
         mask = self._answerable if docs is None else self._answerable & np.isin(self._doc_of, list(docs))
-        fusion = self.retriever.fusion
-        depth = max(top_k, fusion.rerank_depth)
-        candidates = self.retriever.rank(query, depth, mode, mask)
-        # Re-ranking belongs to the hybrid: a single-retriever mode shows that retriever alone.
-        if mode == MODE_HYBRID and (fusion.coverage_weight or fusion.similarity_weight):
-            head = candidates[: fusion.rerank_depth]
-            coverages, similarities = self.rerank_features(query, head, mode)
-            candidates = rerank(head, coverages, similarities, fusion) + candidates[fusion.rerank_depth :]
-        return self._rows_naming_the_indicator_first(query, candidates[:top_k])
+        return self.ranker.rank(query, top_k, mode, mask)
 
     def rerank_features(
         self, query: str, candidates: Sequence[Candidate], mode: str = MODE_HYBRID
     ) -> tuple[list[float], list[float] | None]:
         """Return each candidate's topic coverage and (with vectors, outside BM25 mode) its similarity."""
-        words = self.coverage.topic_words(query)
-        coverages = [self._clause_coverage(words, c.position) for c in candidates]
-        similarities = None
-        if mode != MODE_BM25:
-            similarities = self.retriever.similarities(query, [c.position for c in candidates])
-        return coverages, similarities
-
-    def _rows_naming_the_indicator_first(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
-        """Among table rows, the row closest in meaning to the question takes the first row slot: a row
-        naming the asked indicator (体质健康达标优良率 for 体育锻炼达标率) beats one sharing a word
-        (水质达标率).
-
-        Rows are compared by vector similarity when vectors are live, else by how much of the row's
-        indicator name the question contains.
-        """
-        slots = [i for i, c in enumerate(candidates) if self.clauses[c.position].kind == KIND_INDICATOR]
-        if len(slots) < 2:
-            return candidates
-        rows = [candidates[i] for i in slots]
-        similarities = self.retriever.similarities(query, [c.position for c in rows])
-        if similarities is not None:
-            closeness = dict(zip((c.position for c in rows), similarities, strict=True))
-        else:
-            query_tokens = self._query_tokens(query)
-            closeness = {}
-            for row in rows:
-                name_words = self.coverage.topic_words(self.clauses[row.position].fields.get("indicator", ""))
-                closeness[row.position] = (
-                    self.coverage.coverage(name_words, query_tokens) if name_words else 0.0
-                )
-        rows = sorted(rows, key=lambda c: -closeness[c.position])  # stable: ties keep their rank
-        reordered = list(candidates)
-        for slot, row in zip(slots, rows, strict=True):
-            reordered[slot] = row
-        return reordered
+        return self.ranker.rerank_features(query, candidates, mode)
 
     # ----------------------------------------------------------------------------------------------
-    def _suggestions(self, clauses: Sequence[Clause], question: str) -> tuple[str, ...]:
-        suggestions = messages.suggest_questions(clauses, self.documents, exclude=question)
-        return suggestions or messages.EXAMPLE_QUESTIONS[:3]
-
     def _allowed_docs(
         self, doc_id: str | None, region: str | None, include_superseded: bool
     ) -> set[str] | None:
@@ -502,52 +408,3 @@ class Engine:
 
     def _region_names(self) -> list[str]:
         return sorted({d.region for d in self.documents.values() if d.region})
-
-    # ----------------------------------------------------------------------------------------------
-    def _query_tokens(self, query: str) -> frozenset[str]:
-        return frozenset(self.coverage.topic_words(query)) | frozenset(
-            t for t in self.index.tokenizer(query) if t in self.index.bm25.vocabulary and len(t) > 1
-        )
-
-    def _tokens(self, position: int) -> frozenset[str]:
-        tokens = self._cache.tokens.get(position)
-        if tokens is None:  # computed for the few clauses that reach the answer step, then kept
-            # Words, not character pairs: 护照 must not be "covered" by 保护照料.
-            text = indexed_text(self.clauses[position])
-            tokens = frozenset(self.index.tokenizer.words(text, subwords=True))
-            self._remember(self._cache.tokens, position, tokens)
-        return tokens
-
-    def _sentences(self, position: int) -> tuple[Sentence, ...]:
-        sentences = self._cache.sentences.get(position)
-        if sentences is None:
-            sentences = split_sentences(self.clauses[position].text, self._sentence_words)
-            self._remember(self._cache.sentences, position, sentences)
-        return sentences
-
-    def _heading_tokens(self, position: int) -> frozenset[str]:
-        """Tokens of the section heading above the clause and of the clause's own heading sentence."""
-        tokens = self._cache.heading_tokens.get(position)
-        if tokens is None:
-            clause = self.clauses[position]
-            tokens = frozenset(self._sentence_words(clause.path[-1])) if clause.path else frozenset()
-            sentences = self._sentences(position)
-            if sentences and is_heading_sentence(clause, sentences[0]):
-                tokens |= sentences[0].tokens
-            self._remember(self._cache.heading_tokens, position, tokens)
-        return tokens
-
-    def _clause_coverage(self, words: Sequence[str], position: int) -> float:
-        text = self._cache.texts.get(position)
-        if text is None:
-            text = normalize_text(indexed_text(self.clauses[position]))
-            self._remember(self._cache.texts, position, text)
-        return self.coverage.coverage(words, self._tokens(position), text)
-
-    def _sentence_words(self, text: str) -> list[str]:
-        return self.index.tokenizer.words(text, subwords=True)
-
-    def _remember(self, store: dict[int, Any], position: int, value: Any) -> None:
-        if len(store) < CLAUSE_CACHE:
-            with self._cache_lock:
-                store[position] = value

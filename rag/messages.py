@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from corpus.models import KIND_CLAUSE, KIND_INDICATOR, KIND_PROJECT, Clause, DocumentMeta
 from corpus.numbering import match_numbering
+from rag.coverage import CoverageScorer, covers
 from rag.detail import DetailType
 
 NOT_FOUND = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
@@ -66,6 +67,22 @@ def partial_message(detail: DetailType, topic: str, issuer: str, term: str = "")
     head = f"收录的政策文件没有写明{phrase}。"
     ask = f"具体情况可向文件发布单位（{issuer}）咨询。" if issuer else ""
     return head + ask + RELATED_FOLLOW
+
+
+def partial_answer_message(
+    detail: DetailType,
+    asked: str,
+    question: str,
+    coverage: CoverageScorer,
+    related_tokens: Collection[str],
+    issuer: str,
+) -> str:
+    """Return the message of a partial answer to `question`: `asked` (the question without the words that
+    ask for the detail) names the topic, as typed, by the words the related clauses cover."""
+    words = coverage.topic_words(asked)
+    covered = [w for w in words if covers(related_tokens, w)]
+    topic = question_topic(asked, words, coverage.weight, covered)
+    return partial_message(detail, topic, issuer, detail.asked_term(question))
 
 
 def uncovered_place_message(places: Sequence[str], covered_regions: Sequence[str]) -> str:
@@ -127,6 +144,13 @@ def suggest_questions(
         if len(questions) >= MAX_SUGGESTIONS:
             break
     return tuple(questions)
+
+
+def suggestions_for(
+    clauses: Iterable[Clause], documents: dict[str, DocumentMeta], exclude: str = ""
+) -> tuple[str, ...]:
+    """Return questions about the clauses' topics (`suggest_questions`), else the example questions."""
+    return suggest_questions(clauses, documents, exclude) or EXAMPLE_QUESTIONS[:MAX_SUGGESTIONS]
 
 
 def heading_topic(clause: Clause) -> str:

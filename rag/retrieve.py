@@ -2,7 +2,8 @@
 
 Each retriever fetches more candidates than asked for (`CANDIDATE_MULTIPLIER`), restricted by a mask of
 the allowed clauses; fusion (rag/fuse.py) merges them. A single-retriever mode ranks by that retriever's
-own scores; in hybrid mode a retriever calibrated to weight 0 is left out.
+own scores; in hybrid mode a retriever calibrated to weight 0 is left out. Re-ranking the fused list is
+rag/rerank.py's.
 """
 
 from __future__ import annotations
@@ -38,26 +39,6 @@ class FusionConfig:
     coverage_weight: float = 0.3
     similarity_weight: float = 8.0
     rerank_depth: int = 10
-
-
-def rerank(
-    candidates: Sequence[Candidate],
-    coverages: Sequence[float],
-    similarities: Sequence[float] | None,
-    config: FusionConfig,
-) -> list[Candidate]:
-    """Return the candidates re-ordered by fused score, topic coverage and similarity (see FusionConfig)."""
-    if not candidates:
-        return []
-    best_score = max(c.score for c in candidates) or 1.0
-    closest = max(similarities) if similarities else 0.0
-    keyed = []
-    for index, candidate in enumerate(candidates):
-        value = candidate.score / best_score + config.coverage_weight * coverages[index]
-        if similarities:
-            value += config.similarity_weight * (similarities[index] - closest)
-        keyed.append((-value, index, candidate))
-    return [candidate for _, _, candidate in sorted(keyed)]
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ stamp_satisfies() {
 
 installed_imports() {
   # -I: not the working directory (the repository root) but the installed (editable) package.
-  local modules="policyqa.config, uvicorn"
+  local modules="config, uvicorn"
   [[ "$MODE" == dev ]] && modules="$modules, pytest"
   "$VENV/bin/python" -I -c "import $modules" >/dev/null 2>&1
 }

@@ -100,6 +100,16 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, corpus_documents: tupl
     return out
 
 
+@pytest.fixture()
+def served_index(built_index: Path, tmp_path: Path) -> Path:
+    """A private copy of the bundled index, so a test may change, replace or damage it."""
+    import shutil
+
+    target = tmp_path / "index"
+    shutil.copytree(built_index, target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def engine(built_index: Path):  # type: ignore[no-untyped-def]
     """Return an engine over the bundled index (shared: tests must use their own session ids)."""

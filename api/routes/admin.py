@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineHolder, SettingsDep
+from api.deps import EngineHolderDep
 from api.openapi import error_responses
 from api.schemas import ReloadResponse
 from api.security import AdminDep
@@ -33,35 +32,20 @@ def _index_summary(engine: Engine) -> dict[str, Any]:
 
 
 @router.post("/reload", response_model=ReloadResponse, responses=error_responses(401, 403, 409))
-async def reload_index(request: Request, _: AdminDep, settings: SettingsDep) -> dict[str, Any]:
-    """Load the index at `settings.index` into a new engine and swap it in; the old one keeps serving
-    the requests already running on it. A corrupt or missing index is refused (409) and the old
-    engine stays."""
-    holder: EngineHolder = request.app.state.engine_holder
-    lock = getattr(request.app.state, "reload_lock", None)
-    if lock is None:  # one reload at a time: two would load the same folder twice
-        lock = request.app.state.reload_lock = asyncio.Lock()
-    async with lock:
-        started = time.perf_counter()
-        current = holder.engine
-        try:
-            # Conversations carry over, so a follow-up asked across the reload still has its context.
-            fresh = await run_in_threadpool(
-                Engine.from_dir,
-                settings.index,
-                current.conversations,
-                expected_model=settings.embed_model,
-                embed_threads=settings.embed_threads,
-            )
-        except IndexLoadError as exc:
-            logger.error("index reload refused, still serving the previous index: %s", exc)
-            raise HTTPException(status.HTTP_409_CONFLICT, f"索引加载失败，继续使用原索引：{exc}") from exc
-        previous = holder.swap(fresh)
+async def reload_index(holder: EngineHolderDep, _: AdminDep) -> dict[str, Any]:
+    """Load the index folder into a new engine and swap it in; the old one keeps serving the requests
+    already running on it. A corrupt or missing index is refused (409) and the old engine stays."""
+    started = time.perf_counter()
+    try:
+        previous, fresh = await run_in_threadpool(holder.reload)
+    except IndexLoadError as exc:
+        logger.error("index reload refused, still serving the previous index: %s", exc)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"索引加载失败，继续使用原索引：{exc}") from exc
     seconds = time.perf_counter() - started
-    logger.info("index reloaded from %s in %.2fs", settings.index, seconds)
+    logger.info("index reloaded from %s in %.2fs", holder.index_dir, seconds)
     return {
         "status": "reloaded",
-        "index": str(settings.index),
+        "index": str(holder.index_dir),
         "seconds": round(seconds, 3),
         "previous": _index_summary(previous),
         "current": _index_summary(fresh),

@@ -4,7 +4,8 @@ POST /api/v1/admin/documents/{id}/status. All need the admin key.
 A document is uploaded as multipart (`file` field, optional `id` and `dry_run` fields) or as JSON
 `{"filename", "content_base64", "id"?, "dry_run"?}`. The body is read only after the admin key has
 been checked. A dry run returns the outline and metadata and changes nothing; otherwise the index
-folder is updated (index/update.py) and a new engine over it is swapped in.
+folder is updated and a new engine over it is swapped in. The workflows are service/ingest.py's, which
+`policyqa add/remove/supersede` share; here each of its errors becomes an HTTP status and a message.
 
 An index folder that cannot be read (corrupt files, a missing manifest) refuses every change with 409
 and is left exactly as it was: writing over it would replace the whole library with the one document.
@@ -12,20 +13,18 @@ and is left exactly as it was: writing over it would replace the whole library w
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineHolder, SettingsDep
+from api.deps import EngineHolderDep
 from api.openapi import error_responses
 from api.schemas import (
     FORM_BOOLEANS,
@@ -39,19 +38,9 @@ from api.schemas import (
 )
 from api.security import AdminDep
 from api.validation import echo
-from corpus.extract import (
-    DOC_ID_PATTERN,
-    ExtractionError,
-    doc_id_for,
-    extract_bytes,
-    format_of,
-    parse_extracted,
-)
+from corpus.extract import DOC_ID_PATTERN, is_doc_id
 from corpus.outline import format_tree
-from index.store import INDEX_COMPLETE, INDEX_DAMAGED, IndexLoadError, index_state
-from index.update import UpdateError, add_documents, remove_documents, set_status
-from policyqa.config import Settings
-from rag.engine import Engine
+from service import ingest
 
 UPLOAD_PATH = "/api/v1/admin/documents"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -109,7 +98,7 @@ async def _read_multipart(request: Request) -> DocumentUpload:
     if upload is None or isinstance(upload, str):
         raise HTTPException(UNPROCESSABLE, "缺少上传文件（字段 file）。")
     doc_id = form.get("id")
-    if not isinstance(doc_id, str | None) or (doc_id is not None and not DOC_ID_PATTERN.fullmatch(doc_id)):
+    if not isinstance(doc_id, str | None) or (doc_id is not None and not is_doc_id(doc_id)):
         raise HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.，最长 80 字）。")
     dry_run = _form_boolean(form.get("dry_run"), "dry_run")
     filename = upload.filename or ""
@@ -132,58 +121,45 @@ def _form_boolean(value: object, name: str) -> bool:
     return value == "true"
 
 
-def _require_readable_index(index_dir: Path) -> None:
-    """Raise 409 unless `index_dir` holds an index (a manifest): never write a new library over a
-    damaged or vanished one."""
-    state = index_state(index_dir)
-    if state == INDEX_DAMAGED:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            "索引目录已损坏（有文件但没有 manifest.json），未做任何修改。"
-            "请检查或用 policyqa build 重建后再试。",
-        )
-    if state != INDEX_COMPLETE:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "索引目录不存在，未做任何修改。请用 policyqa build 重建后再试。"
-        )
+# Each refusal of the ingest service as this surface shows it: the status, and the message's lead (the
+# service's own words, in English, follow where they help staff).
+_MISSING_INDEX = "索引目录不存在，未做任何修改。请用 policyqa build 重建后再试。"
+_DAMAGED_INDEX = (
+    "索引目录已损坏（有文件但没有 manifest.json），未做任何修改。请检查或用 policyqa build 重建后再试。"
+)
 
 
-async def _change_index(index_dir: Path, change: Callable[[], T], refused: str) -> T:
-    """Run `change` on the index folder in a worker thread; a folder that cannot be read is 409."""
-    _require_readable_index(index_dir)
+def _refusal(error: ingest.IngestError, refused: str) -> HTTPException:
+    """Return the HTTP error for a refused change; `refused` names the change ("无法加入索引")."""
+    if isinstance(error, ingest.IndexMissing):
+        return HTTPException(status.HTTP_409_CONFLICT, _MISSING_INDEX)
+    if isinstance(error, ingest.IndexDamaged):
+        return HTTPException(status.HTTP_409_CONFLICT, _DAMAGED_INDEX)
+    if isinstance(error, ingest.IndexUnreadable):
+        return HTTPException(
+            status.HTTP_409_CONFLICT, f"{refused}：索引文件无法读取，未做任何修改（{error}）"
+        )
+    if isinstance(error, ingest.ChangedButNotServed):
+        return HTTPException(status.HTTP_409_CONFLICT, f"索引已修改但无法加载，继续使用原索引：{error}")
+    if isinstance(error, ingest.UnknownDocument):
+        return HTTPException(status.HTTP_404_NOT_FOUND, f"{refused}：{error}")
+    if isinstance(error, ingest.UnsupportedFormat):
+        return HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"不支持的文件类型：{error}")
+    if isinstance(error, ingest.BadDocumentId):
+        return HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.），请用 id 指定。")
+    if isinstance(error, ingest.UnreadableFile):
+        return HTTPException(UNPROCESSABLE, f"无法读取文件：{error}")
+    if isinstance(error, ingest.NoClauses):
+        return HTTPException(UNPROCESSABLE, "文件中没有识别出条款。")
+    return HTTPException(status.HTTP_409_CONFLICT, f"{refused}：{error}")  # ChangeRefused
+
+
+async def _run(work: Callable[[], T], refused: str) -> T:
+    """Run a workflow of the ingest service in a worker thread; its refusals become HTTP errors."""
     try:
-        return await run_in_threadpool(change)
-    except IndexLoadError as exc:  # raised before anything is written (index/update.py reads first)
-        logger.error("index change refused, the index folder cannot be read: %s", exc)
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"{refused}：索引文件无法读取，未做任何修改（{exc}）"
-        ) from exc
-
-
-async def _swap_engine(request: Request, settings: Settings) -> Engine:
-    holder: EngineHolder = request.app.state.engine_holder
-    index_dir = settings.index
-    try:
-        fresh = await run_in_threadpool(
-            Engine.from_dir,
-            index_dir,
-            holder.engine.conversations,
-            expected_model=settings.embed_model,
-            embed_threads=settings.embed_threads,
-        )
-    except IndexLoadError as exc:  # written, but not loadable: keep serving what was being served
-        logger.error("index changed but cannot be loaded; still serving the previous one: %s", exc)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"索引已修改但无法加载，继续使用原索引：{exc}") from exc
-    holder.swap(fresh)
-    return fresh
-
-
-def _change_lock(request: Request) -> asyncio.Lock:
-    # Shared with POST /admin/reload: one index change or reload at a time.
-    lock = getattr(request.app.state, "reload_lock", None)
-    if lock is None:
-        lock = request.app.state.reload_lock = asyncio.Lock()
-    return lock
+        return await run_in_threadpool(work)
+    except ingest.IngestError as error:
+        raise _refusal(error, refused) from error
 
 
 @router.post(
@@ -205,8 +181,8 @@ def _change_lock(request: Request) -> asyncio.Lock:
 )
 async def add_document(
     request: Request,
+    holder: EngineHolderDep,
     _: AdminDep,
-    settings: SettingsDep,
     dry_run: Annotated[str | None, Query(pattern="^(true|false)$", description="只解析，不修改索引")] = None,
 ) -> dict[str, Any]:
     """Extract and parse an uploaded policy file; unless `dry_run`, add it (or its new version) to the
@@ -217,26 +193,14 @@ async def add_document(
         data = base64.b64decode(upload.content_base64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise HTTPException(UNPROCESSABLE, "content_base64 不是有效的 Base64。") from exc
-    filename = upload.filename
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "上传文件过大。")
-    try:
-        format_of(filename)
-    except ExtractionError as exc:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"不支持的文件类型：{exc}") from exc
-    doc_id = upload.id or doc_id_for(filename)
-    if not doc_id or not DOC_ID_PATTERN.fullmatch(doc_id):
-        raise HTTPException(UNPROCESSABLE, "文件编号不可用（只能含文字、数字、-、_、.），请用 id 指定。")
-    try:
-        extracted = await run_in_threadpool(extract_bytes, data, filename)
-    except ExtractionError as exc:
-        raise HTTPException(UNPROCESSABLE, f"无法读取文件：{exc}") from exc
-    document = await run_in_threadpool(parse_extracted, extracted, doc_id)
-    if not document.clauses:
-        raise HTTPException(UNPROCESSABLE, "文件中没有识别出条款。")
+    refused = "无法加入索引"
+    prepared = await _run(lambda: ingest.prepare_upload(data, upload.filename, upload.id), refused)
+    document = prepared.document
     preview = {
-        "id": doc_id,
-        "format": extracted.format,
+        "id": prepared.doc_id,
+        "format": prepared.format,
         "doc": document.meta.to_dict(),
         "outline": format_tree(document),
         "clause_count": len(document.clauses),
@@ -244,21 +208,9 @@ async def add_document(
     }
     if upload.dry_run or dry_run == "true":
         return {"status": "dry_run", **preview}
-    async with _change_lock(request):
-        holder: EngineHolder = request.app.state.engine_holder
-        embedder = holder.engine.index.embedder
-        try:
-            report = await _change_index(
-                settings.index,
-                lambda: add_documents(settings.index, [document], embedder=embedder),
-                "无法加入索引",
-            )
-        except UpdateError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"无法加入索引：{exc}") from exc
-        if report.written:
-            await _swap_engine(request, settings)
+    report = await _run(lambda: ingest.add_documents(holder.index_dir, [prepared], holder=holder), refused)
     outcome = "replaced" if report.replaced else "unchanged" if report.unchanged else "added"
-    logger.info("document %s %s via admin API (%d clauses)", doc_id, outcome, len(document.clauses))
+    logger.info("document %s %s via admin API (%d clauses)", prepared.doc_id, outcome, len(document.clauses))
     return {"status": outcome, **preview, "index": report.to_dict()}
 
 
@@ -267,19 +219,10 @@ async def add_document(
     response_model=DocumentRemovedResponse,
     responses=error_responses(401, 403, 404, 409),
 )
-async def delete_document(
-    doc_id: str, request: Request, _: AdminDep, settings: SettingsDep
-) -> dict[str, Any]:
+async def delete_document(doc_id: str, holder: EngineHolderDep, _: AdminDep) -> dict[str, Any]:
     """Remove a document and its clauses from the index and serve the updated index."""
-    async with _change_lock(request):
-        try:
-            report = await _change_index(
-                settings.index, lambda: remove_documents(settings.index, [doc_id]), "无法删除文件"
-            )
-        except UpdateError as exc:
-            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else status.HTTP_409_CONFLICT
-            raise HTTPException(code, f"无法删除文件 {echo(doc_id, MAX_DOC_ID)}：{exc}") from exc
-        await _swap_engine(request, settings)
+    refused = f"无法删除文件 {echo(doc_id, MAX_DOC_ID)}"
+    report = await _run(lambda: ingest.remove_document(holder.index_dir, doc_id, holder=holder), refused)
     logger.info("document %s removed via admin API", doc_id)
     return {"status": "removed", "id": doc_id, "index": report.to_dict()}
 
@@ -290,25 +233,19 @@ async def delete_document(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def change_status(
-    doc_id: str, change: StatusChange, request: Request, _: AdminDep, settings: SettingsDep
+    doc_id: str, change: StatusChange, holder: EngineHolderDep, _: AdminDep
 ) -> dict[str, Any]:
     """Mark a document superseded by another (409 if that one is not indexed), repealed (失效), or in
     force again."""
-    async with _change_lock(request):
-        try:
-            meta = await _change_index(
-                settings.index,
-                lambda: set_status(
-                    settings.index,
-                    doc_id,
-                    superseded_by=change.superseded_by,
-                    repealed=bool(change.repealed),
-                    in_force=bool(change.in_force),
-                ),
-                "无法修改文件状态",
-            )
-        except UpdateError as exc:
-            code = status.HTTP_404_NOT_FOUND if "no document" in str(exc) else status.HTTP_409_CONFLICT
-            raise HTTPException(code, f"无法修改文件状态：{exc}") from exc
-        await _swap_engine(request, settings)
+    meta = await _run(
+        lambda: ingest.change_status(
+            holder.index_dir,
+            doc_id,
+            superseded_by=change.superseded_by,
+            repealed=bool(change.repealed),
+            in_force=bool(change.in_force),
+            holder=holder,
+        ),
+        "无法修改文件状态",
+    )
     return {"status": "updated", "doc": meta.to_dict()}

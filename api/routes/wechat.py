@@ -37,7 +37,7 @@ from api.wechat.crypto import (
     compute_signature,
     signature_matches,
 )
-from api.wechat.dedup import InMemoryReplyStore, ReplyStore, dedup_key, hash_openid
+from api.wechat.dedup import ReplyStore, dedup_key, hash_openid
 from api.wechat.messages import (
     EVENT_CLICK,
     EVENT_SUBSCRIBE,
@@ -52,8 +52,8 @@ from api.wechat.messages import (
     parse_xml,
     text_reply_overhead_bytes,
 )
-from api.wechat.nonce import InMemoryNonceStore, NonceStore, body_digest
-from policyqa.config import Settings
+from api.wechat.nonce import NonceStore, body_digest
+from config import Settings
 from rag.models import Answer
 
 router = APIRouter(tags=["wechat"])
@@ -75,19 +75,15 @@ class AnswerEngine(Protocol):
 
 
 async def get_reply_store(request: Request) -> ReplyStore:
-    """Return the app's retry store (create_app installs Redis's with several workers), else a new
-    in-memory one kept on the app."""
-    store: ReplyStore | None = getattr(request.app.state, "reply_store", None)
-    if store is None:
-        store = request.app.state.reply_store = InMemoryReplyStore()
+    """Return the app's retry store (create_app chooses it: Redis's when REDIS_URL is set, so that every
+    worker shares it, else one in memory)."""
+    store: ReplyStore = request.app.state.reply_store
     return store
 
 
 async def get_nonce_store(request: Request) -> NonceStore:
-    """Return the app's (timestamp, nonce) store, else a new in-memory one kept on the app."""
-    store: NonceStore | None = getattr(request.app.state, "nonce_store", None)
-    if store is None:
-        store = request.app.state.nonce_store = InMemoryNonceStore()
+    """Return the app's (timestamp, nonce) store (chosen by create_app, like the retry store)."""
+    store: NonceStore = request.app.state.nonce_store
     return store
 
 

@@ -1,8 +1,8 @@
-"""Fixtures of the API tests: an app over a private copy of the bundled index, with an admin key."""
+"""Fixtures of the API tests: an app over a private copy of the bundled index (`served_index`, from
+tests/conftest.py), with an admin key."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,18 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 
 ADMIN_KEY = "s3cret-admin-key"
-
-
-@pytest.fixture()
-def served_index(built_index: Path, tmp_path: Path) -> Path:
-    """A private copy of the bundled index, so a test may change, replace or damage it."""
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target)
-    return target
 
 
 @pytest.fixture()

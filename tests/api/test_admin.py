@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from config import Settings
 from corpus.load import load_corpus
 from index.build import build_index
-from policyqa.config import Settings
 from rag.engine import Engine
 from tests.conftest import CORPUS_DIR
 

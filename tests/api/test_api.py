@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 from tests.contract import HIT_FIELDS
 

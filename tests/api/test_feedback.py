@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.querylog import QueryLog
 from api.routes.feedback import FEEDBACK_PER_MINUTE
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 
 

@@ -26,7 +26,7 @@ from api.gaps import (
 )
 from api.main import create_app
 from api.querylog import QueryLog
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 from tests.api.conftest import ADMIN_KEY
 

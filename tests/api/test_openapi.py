@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.schemas import USER_TEXT_PATTERN
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 from tests.api.live import serve
 

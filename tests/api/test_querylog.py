@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.querylog import QueryLog, log_query, question_key, summarize
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.ratelimit import InMemoryRateLimitStore
-from policyqa.config import Settings
+from config import Settings
 from rag.engine import Engine
 
 

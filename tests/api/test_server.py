@@ -207,3 +207,34 @@ def test_serve_refuses_to_build_over_an_index_without_its_manifest(built_index: 
     last_line = done.stderr.strip().splitlines()[-1]
     assert "refusing" in last_line and "manifest.json" in last_line and str(damaged) in last_line
     assert _folder_snapshot(damaged) == before
+
+
+# --- what the workers are given: the command line's choices travel in uvicorn's configuration -------------
+
+
+def test_each_worker_makes_its_app_with_the_index_the_command_line_chose(
+    built_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import pickle
+
+    from api.server import AppFactory
+
+    monkeypatch.setenv("POLICYQA_INDEX", str(built_index.parent / "not-this-one"))
+    environment = dict(os.environ)
+    factory = AppFactory(overrides=(("POLICYQA_INDEX", str(built_index)),))
+    app = pickle.loads(pickle.dumps(factory))()  # as a spawned worker receives it
+    assert app.state.settings.index == built_index
+    assert app.state.engine_holder.index_dir == built_index
+    assert dict(os.environ) == environment  # nothing of it went through the environment
+
+
+def test_the_header_deadline_is_given_to_the_protocol_not_read_from_the_process() -> None:
+    import pickle
+
+    from api.server import HeaderDeadlineProtocol, uvicorn_options
+    from config import Settings
+
+    protocol = uvicorn_options(Settings(POLICYQA_HEADER_TIMEOUT_SECONDS=3))["http"]
+    assert pickle.loads(pickle.dumps(protocol)).keywords == {"header_timeout_s": 3.0}
+    assert protocol.func is HeaderDeadlineProtocol

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from api.main import create_app
 from api.schemas import USER_TEXT_PATTERN
 from api.validation import clean_question
-from policyqa.config import Settings
+from config import Settings
 from policyqa.localserver import HOST
 from rag.engine import Engine
 from rag.normalize import to_matching_form

@@ -30,12 +30,14 @@ from fastapi.testclient import TestClient
 from api.deps import get_engine, get_settings_dep
 from api.routes import wechat as wechat_route
 from api.wechat.dedup import InMemoryReplyStore, hash_openid
+from api.wechat.nonce import InMemoryNonceStore
 from api.wechat.privacy import RedactWeChatQuery
+from config import Settings
 from corpus.models import Clause, DocumentMeta
-from policyqa.config import Settings
 from rag.citation import format_citation
 from rag.engine import Engine
 from rag.models import Answer, Hit
+from tests.api.answers import found
 from tests.conftest import CORPUS_DIR
 
 TOKEN = "PolicyQAtoken2024"
@@ -66,7 +68,7 @@ def corpus_hit(doc: DocumentMeta, first: int, last: int, path: tuple[str, ...], 
     if insert:  # e.g. a CDATA terminator, to prove escaping
         text = text.replace("。", "。" + insert, 1)
     clause = Clause(f"{doc.id}:{first}", doc.id, path[-1][:4], path, text, (first, last))
-    return Hit(clause, doc, 1.0, ("bm25",), format_citation(clause, doc))
+    return Hit(clause=clause, doc=doc, score=1.0, retrievers=("bm25",), citation=format_citation(clause, doc))
 
 
 def tuoyu_hit(insert: str = "") -> Hit:
@@ -77,13 +79,18 @@ def principles_hit() -> Hit:
     return corpus_hit(CHANGNING, 25, 33, ("一、总体要求", "(二)基本原则"))
 
 
-def found(question: str, *hits: Hit) -> Answer:
-    return Answer("found", question, hits, (), "", (), question, ("bm25",))
-
-
 def not_found(question: str) -> Answer:
     message = "抱歉，没有在收录的政策文件中找到与您的问题直接相关的条款。"
-    return Answer("not_found", question, (), (), message, ("托育服务",), question, ("bm25",))
+    return Answer(
+        status="not_found",
+        question=question,
+        hits=(),
+        regions=(),
+        message=message,
+        suggestions=("托育服务",),
+        resolved_question=question,
+        retrievers=("bm25",),
+    )
 
 
 class FakeEngine:
@@ -272,6 +279,8 @@ def app_factory() -> Iterator[Callable[..., TestClient]]:
         app.dependency_overrides[get_engine] = lambda: engine
         app.dependency_overrides[get_settings_dep] = lambda: settings
         app.dependency_overrides[wechat_route.get_reply_store] = lambda: store
+        nonces = InMemoryNonceStore()
+        app.dependency_overrides[wechat_route.get_nonce_store] = lambda: nonces
         client = TestClient(app)
         client.__enter__()  # one event loop for the whole test, so late answers can still land
         clients.append(client)

@@ -39,7 +39,8 @@ from api.wechat.crypto import (
 )
 from api.wechat.dedup import InMemoryReplyStore
 from api.wechat.messages import TextMessage, parse_message, parse_xml
-from policyqa.config import Settings
+from api.wechat.nonce import InMemoryNonceStore
+from config import Settings
 from rag.models import Answer
 
 # [CS] Sample.cs: "POST /cgi-bin/wxpush? msg_signature=477715d1...&timestamp=1409659813&nonce=1372623149"
@@ -228,7 +229,14 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     class Engine:
         def ask(self, question: str, session_id: str | None = None) -> Answer:
             asked.append(question)
-            return Answer("not_found", question, (), (), "", (), question, ())
+            return Answer(
+                status="not_found",
+                question=question,
+                hits=(),
+                regions=(),
+                message="",
+                resolved_question=question,
+            )
 
     settings = Settings.model_validate(
         {
@@ -244,6 +252,8 @@ def test_route_accepts_the_python_demo_request_verbatim() -> None:
     app.dependency_overrides[get_engine] = Engine
     app.dependency_overrides[get_settings_dep] = lambda: settings
     app.dependency_overrides[wechat_route.get_reply_store] = lambda: store
+    nonces = InMemoryNonceStore()
+    app.dependency_overrides[wechat_route.get_nonce_store] = lambda: nonces
     params = {
         "msg_signature": PY_MSG_SIGNATURE,
         "timestamp": PY_TIMESTAMP,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -25,6 +26,7 @@ from api.wechat.reply import (
 from corpus.models import Clause, DocumentMeta
 from rag.citation import format_citation
 from rag.models import Answer, Hit
+from tests.api.answers import found
 from tests.conftest import CORPUS_DIR
 
 PUBLIC_URL = "https://policy.example.gov.cn"
@@ -54,7 +56,10 @@ def corpus_clause(
 
 def corpus_hit(clause: Clause, highlights: tuple[str, ...] = ()) -> Hit:
     doc = DOCS[clause.doc_id]
-    return Hit(clause, doc, 1.0, ("bm25",), format_citation(clause, doc), highlights)
+    citation = format_citation(clause, doc)
+    return Hit(
+        clause=clause, doc=doc, score=1.0, retrievers=("bm25",), citation=citation, highlights=highlights
+    )
 
 
 def tuoyu_hit() -> Hit:
@@ -68,10 +73,6 @@ def principles_hit(highlights: tuple[str, ...] = ()) -> Hit:
     # 长宁 "(二)基本原则": four paragraphs, lines 25-33 of changning-plan.txt (over 2000 bytes).
     clause = corpus_clause("changning-plan", 25, 33, ("一、总体要求", "(二)基本原则"), "(二)")
     return corpus_hit(clause, highlights)
-
-
-def found(question: str, *hits: Hit) -> Answer:
-    return Answer("found", question, hits, (), "", (), question, ("bm25",))
 
 
 def test_corpus_clauses_are_what_the_tests_assume() -> None:
@@ -145,10 +146,10 @@ def test_first_sentence_longer_than_budget_falls_back_to_a_comma() -> None:
 def test_overlong_citation_falls_back_to_title_and_doc_number() -> None:
     hit = tuoyu_hit()
     assert short_citation(hit) == hit.citation  # the usual case: the engine's citation, as is
-    long_hit = Hit(hit.clause, hit.doc, 1.0, ("bm25",), hit.citation + " " + "第一章" * 100)
+    long_hit = replace(hit, citation=hit.citation + " " + "第一章" * 100)
     assert short_citation(long_hit) == "《重庆市渝中区儿童友好城市建设三年行动计划》(渝中府办〔2024〕7号)"
     titled = DocumentMeta(id="x", title="《某行动计划》政策解读")
-    assert short_citation(Hit(hit.clause, titled, 1.0, (), "x" * 400)) == "《某行动计划》政策解读"
+    assert short_citation(replace(hit, doc=titled, citation="x" * 400)) == "《某行动计划》政策解读"
 
 
 def test_chat_link_encodes_and_caps_the_question() -> None:
@@ -159,7 +160,14 @@ def test_chat_link_encodes_and_caps_the_question() -> None:
 
 
 def test_not_found_lists_topics_and_examples() -> None:
-    answer = Answer("not_found", "火星移民政策", (), (), "抱歉，没有找到。", ("托育服务", "母婴设施"), "", ())
+    answer = Answer(
+        status="not_found",
+        question="火星移民政策",
+        hits=(),
+        regions=(),
+        message="抱歉，没有找到。",
+        suggestions=("托育服务", "母婴设施"),
+    )
     text = not_found_text(answer, 1800)
     assert text.startswith("抱歉，没有找到。") and "托育服务、母婴设施" in text
     assert all(q in text for q in EXAMPLE_QUESTIONS)
@@ -177,19 +185,17 @@ def test_fixed_messages_offer_example_questions(make: object) -> None:
 
 
 def test_a_partial_answer_says_what_is_not_stated_first_then_the_related_clause() -> None:
-    from dataclasses import replace
-
     from rag.models import ROLE_RELATED, STATUS_PARTIAL, Detail
 
     related = replace(tuoyu_hit(), role=ROLE_RELATED)
     message = "收录的政策文件没有写明宝宝屋的具体收费或金额。以下是相关条款，供参考："
     answer = Answer(
-        STATUS_PARTIAL,
-        "宝宝屋一个月多少钱",
-        (related,),
-        ("长宁区",),
-        message,
-        detail=Detail("fee", "具体收费或金额"),
+        status=STATUS_PARTIAL,
+        question="宝宝屋一个月多少钱",
+        hits=(related,),
+        regions=("长宁区",),
+        message=message,
+        detail=Detail(type="fee", label="具体收费或金额"),
     )
     text = answer_text(answer, PUBLIC_URL, 1800)
     assert text.startswith(message)

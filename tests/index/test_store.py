@@ -18,15 +18,26 @@ from index.build import DEFAULT_CHAR_NGRAMS, build_index, harvest_terms, indexed
 from index.dense import DenseIndex
 from index.store import (
     FORMAT_VERSION,
+    DuplicateClauseError,
+    IndexContents,
     IndexLoadError,
     corpus_checksum,
+    edited_in_place,
     index_exists,
     load_index,
+    read_tokens,
     save_index,
 )
 from index.tokenize import ChineseTokenizer
 
-BM25_FILES = {"clauses.jsonl", "documents.json", "bm25.npz", "bm25.json", "manifest.json"}
+BM25_FILES = {
+    "clauses.jsonl",
+    "documents.json",
+    "bm25_tokens.jsonl",
+    "bm25.npz",
+    "bm25.json",
+    "manifest.json",
+}
 DENSE_FILES = {"dense.faiss", "dense.json"}
 
 
@@ -67,6 +78,9 @@ def test_bm25_only_round_trip(bm25_index_dir, paragraph_documents: list[Document
     fresh = BM25Index.build([tokenizer(indexed_text(c)) for c in clauses])
     for query in ["普惠托育", "困境儿童", "渝中府办〔2024〕7号"]:
         assert np.allclose(loaded.bm25.scores(loaded.tokenizer(query)), fresh.scores(tokenizer(query)))
+    # The tokens of each clause are kept, so an in-place change cuts only new text.
+    stored = read_tokens(bm25_index_dir, loaded.manifest, len(clauses))
+    assert stored == [tokenizer(indexed_text(c)) for c in clauses]
 
 
 def test_manifest_describes_the_index(bm25_index_dir, paragraph_documents):
@@ -89,6 +103,7 @@ def test_manifest_describes_the_index(bm25_index_dir, paragraph_documents):
         data = (bm25_index_dir / name).read_bytes()
         assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     assert manifest["created_at"].endswith("+00:00")
+    assert manifest["edited"] is False and not edited_in_place(manifest)
 
 
 def test_vector_round_trip(vector_index_dir, tiny_embed_model, paragraph_clauses):
@@ -214,11 +229,15 @@ def test_changed_tokenizer_is_warned_about(damaged_copy):
     assert any("tokenizer" in w for w in loaded.warnings)
 
 
-def _save_small(out: Path, documents: list[Document]) -> None:
-    clauses = [c for d in documents for c in d.clauses]
+def _contents(documents: list[Document], **fields: object) -> IndexContents:
+    clauses = tuple(c for d in documents for c in d.clauses)
     tokenizer = ChineseTokenizer()
-    bm25 = BM25Index.build([tokenizer(c.text) for c in clauses])
-    save_index(out, clauses=clauses, documents=[d.meta for d in documents], tokenizer=tokenizer, bm25=bm25)
+    tokens = tuple(tokenizer(c.text) for c in clauses)
+    return IndexContents(clauses, tuple(d.meta for d in documents), tokenizer, tokens, **fields)  # type: ignore[arg-type]
+
+
+def _save_small(out: Path, documents: list[Document], **options: bool) -> None:
+    save_index(out, _contents(documents), **options)
 
 
 def test_rebuild_replaces_the_index_and_leaves_no_temporary_folders(tmp_path, paragraph_documents):
@@ -264,13 +283,53 @@ def test_switch_works_where_the_c_library_has_no_rename_exchange(tmp_path, parag
 
 
 def test_save_rejects_inconsistent_parts(tmp_path, paragraph_documents):
-    clauses = list(paragraph_documents[0].clauses)
-    tokenizer = ChineseTokenizer()
-    bm25 = BM25Index.build([tokenizer(c.text) for c in clauses[:-1]])
-    with pytest.raises(ValueError, match="rows"):
-        save_index(tmp_path / "x", clauses=clauses, documents=[], tokenizer=tokenizer, bm25=bm25)
-    bm25 = BM25Index.build([tokenizer(c.text) for c in clauses])
-    dense = DenseIndex.build(np.eye(len(clauses), 8, dtype=np.float32))
+    contents = _contents(paragraph_documents[:1])
+    with pytest.raises(ValueError, match="token rows"):
+        save_index(
+            tmp_path / "x", IndexContents(contents.clauses, (), contents.tokenizer, contents.tokens[:-1])
+        )
+    vectors = np.eye(len(contents.clauses), 8, dtype=np.float32)
     with pytest.raises(ValueError, match="model"):
-        save_index(tmp_path / "x", clauses=clauses, documents=[], tokenizer=tokenizer, bm25=bm25, dense=dense)
+        save_index(tmp_path / "x", _contents(paragraph_documents[:1], vectors=vectors))
+    with pytest.raises(ValueError, match="vectors for"):
+        save_index(tmp_path / "x", _contents(paragraph_documents[:1], vectors=vectors[:-1], embed_model="m"))
+    clause = contents.clauses[0]
+    with pytest.raises(DuplicateClauseError, match=clause.id):
+        save_index(tmp_path / "x", IndexContents((clause, clause), (), contents.tokenizer, ([], [])))
     assert not os.path.exists(tmp_path / "x")
+
+
+def test_contents_round_trip_with_vectors(tmp_path, paragraph_documents):
+    vectors = np.random.default_rng(0).standard_normal((len(_contents(paragraph_documents).clauses), 8))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    contents = _contents(
+        paragraph_documents, vectors=vectors, embed_model="m", dense_kind="hnsw", edited=True
+    )
+    manifest = save_index(tmp_path / "index", contents)
+    loaded = load_index(tmp_path / "index", load_vectors=False)
+    assert loaded.clauses == contents.clauses and loaded.documents == contents.documents
+    assert read_tokens(tmp_path / "index", manifest, len(contents.clauses)) == [
+        list(t) for t in contents.tokens
+    ]
+    assert manifest["embedding"]["index_kind"] == "hnsw" and manifest["retrievers"] == ["bm25", "vector"]
+    assert edited_in_place(manifest)
+    dense = DenseIndex.load(tmp_path / "index")
+    assert np.array_equal(dense.vectors(range(dense.size)), vectors)
+    assert np.array_equal(dense.vectors([3, 0]), vectors[[3, 0]])
+
+
+def test_files_beside_the_index_stay_only_when_asked(tmp_path, paragraph_documents):
+    out = tmp_path / "index"
+    _save_small(out, paragraph_documents[:1])
+    (out / "fusion.json").write_text("{}", encoding="utf-8")  # written beside it, e.g. by calibration
+    _save_small(out, paragraph_documents[:2], keep_beside=True)
+    assert (out / "fusion.json").read_text(encoding="utf-8") == "{}"
+    assert "fusion.json" not in load_index(out).manifest["files"]
+    _save_small(out, paragraph_documents[:1])  # a new build: nothing of the old folder stays
+    assert not (out / "fusion.json").exists()
+
+
+def test_an_index_written_before_the_manifest_said_edited_is_judged_by_its_token_file():
+    assert edited_in_place({"files": {"bm25_tokens.jsonl": {}}})
+    assert not edited_in_place({"files": {"clauses.jsonl": {}}})
+    assert not edited_in_place({"edited": False, "files": {"bm25_tokens.jsonl": {}}})

@@ -3,6 +3,7 @@ re-adding is a no-op, removal and superseding change what is answered, vectors a
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,8 +15,16 @@ from corpus.load import load_corpus
 from corpus.models import Document
 from corpus.parse import parse_text
 from index.build import build_index, indexed_text
-from index.store import load_index
-from index.update import TOKENS_FILE, UpdateError, add_documents, remove_documents, set_status
+from index.store import MANIFEST_FILE, TOKENS_FILE, load_index, read_tokens
+from index.update import (
+    DamagedIndexError,
+    NoIndexError,
+    UnknownDocumentError,
+    UpdateError,
+    add_documents,
+    remove_documents,
+    set_status,
+)
 from rag.engine import Engine
 from tests.conftest import CORPUS_DIR
 
@@ -60,6 +69,13 @@ def test_adding_one_by_one_equals_the_bundled_build(incremental_index: Path, bui
     for query in QUERIES:
         assert _bm25_scores(incremental_index, query) == pytest.approx(_bm25_scores(built_index, query))
     assert added.manifest["corpus_checksum"] == bundled.manifest["corpus_checksum"]
+    # One writer: the same files, the same stored tokens; only the in-place change says it is one.
+    assert set(added.manifest["files"]) == set(bundled.manifest["files"])
+    count = len(bundled.clauses)
+    assert read_tokens(incremental_index, added.manifest, count) == read_tokens(
+        built_index, bundled.manifest, count
+    )
+    assert (added.manifest["edited"], bundled.manifest["edited"]) == (True, False)
 
 
 def test_eval_numbers_do_not_move(incremental_index: Path, engine: Engine) -> None:
@@ -145,17 +161,63 @@ def test_superseded_and_repealed_documents_are_not_answered_but_still_found(
         set_status(index_dir, "changning-plan", superseded_by="beijing-plan")
 
 
-def test_tokens_are_stored_so_existing_clauses_are_not_re_cut(built_index: Path, tmp_path: Path) -> None:
+def test_a_built_index_keeps_its_tokens_so_existing_clauses_are_not_re_cut(
+    built_index: Path, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "index"
-    shutil.copytree(built_index, index_dir)  # a `build_index` folder: no stored tokens yet
+    shutil.copytree(built_index, index_dir)
     documents = _source_documents()
-    remove_documents(index_dir, ["dadukou-plan"])  # the first update stores every clause's tokens
-    assert TOKENS_FILE in load_index(index_dir).manifest["files"]
+    report = remove_documents(index_dir, ["dadukou-plan"])
+    assert report.tokenized < 20  # only clauses holding a place name the removed document brought
     dadukou = next(d for d in documents if d.meta.id == "dadukou-plan")
     report = add_documents(index_dir, [dadukou])
     # Only the new clauses, plus the few that contain a place name the new document brings.
     assert len(dadukou.clauses) <= report.tokenized < len(dadukou.clauses) + 20
     assert report.clause_count == sum(len(d.clauses) for d in documents)
+
+
+def test_an_index_without_stored_tokens_is_cut_once_by_its_first_change(
+    built_index: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(built_index, index_dir)
+    # As written before the tokens were kept: no token file, no "edited" in the manifest.
+    manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["files"][TOKENS_FILE], manifest["edited"]
+    (index_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    (index_dir / TOKENS_FILE).unlink()
+    set_status(index_dir, "guangxi-plan", repealed=True)
+    changed = load_index(index_dir)
+    assert read_tokens(index_dir, changed.manifest, len(changed.clauses)) == read_tokens(
+        built_index, load_index(built_index).manifest, len(changed.clauses)
+    )
+    assert changed.manifest["edited"] is True
+
+
+def test_changes_refuse_a_damaged_folder_and_leave_it_as_it_is(tmp_path: Path) -> None:
+    damaged = tmp_path / "index"
+    damaged.mkdir()
+    (damaged / "clauses.jsonl").write_text("left over\n", encoding="utf-8")  # files, but no manifest
+    document = _source_documents()[0]
+    with pytest.raises(DamagedIndexError, match="no manifest"):
+        add_documents(damaged, [document])
+    with pytest.raises(DamagedIndexError):
+        remove_documents(damaged, [document.meta.id])
+    assert [p.name for p in damaged.iterdir()] == ["clauses.jsonl"]
+    with pytest.raises(NoIndexError):
+        set_status(tmp_path / "nothing", "x", repealed=True)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_a_change_keeps_the_files_beside_the_index(incremental_index: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(incremental_index, index_dir)
+    (index_dir / "fusion.json").write_text('{"weights": {}}', encoding="utf-8")
+    set_status(index_dir, "guangxi-plan", repealed=True)
+    remove_documents(index_dir, ["yuzhong-interpretation"])
+    assert (index_dir / "fusion.json").read_text(encoding="utf-8") == '{"weights": {}}'
+    with pytest.raises(UnknownDocumentError):
+        remove_documents(index_dir, ["yuzhong-interpretation"])
 
 
 def test_duplicate_clause_ids_are_refused(incremental_index: Path, tmp_path: Path) -> None:
@@ -223,3 +285,14 @@ def test_cli_add_dry_run_then_add_remove_supersede(
     assert "tuoyu" not in {d.id for d in load_index(index_dir).documents}
     assert main(["remove", "tuoyu", "--index", str(index_dir)]) == 1
     assert main(["add", str(source), "--index", str(index_dir), "--id", "../x", "--yes"]) == 2
+
+
+def test_an_index_built_without_its_model_still_says_so_after_a_change(
+    paragraph_documents: list[Document], tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(paragraph_documents, index_dir, str(tmp_path / "missing-model"), False, warn=lambda _: None)
+    warnings = load_index(index_dir).warnings
+    assert warnings and "vector retrieval is off" in warnings[0]
+    set_status(index_dir, paragraph_documents[0].meta.id, repealed=True)
+    assert load_index(index_dir).warnings == warnings

@@ -177,8 +177,8 @@ def test_serve_rebuilds_a_stale_index_once_and_warns_once(tmp_path: Path) -> Non
 def test_serve_compares_with_the_folder_the_index_was_built_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from config import get_settings
     from policyqa import cli
-    from policyqa.config import get_settings
 
     # Built with --corpus, served without it: not rebuilt from the default folder behind the user's back.
     four, index = _four_documents(tmp_path), tmp_path / "index"

@@ -44,7 +44,7 @@ def test_colloquial_questions_hit_their_clause(
 def test_answer_is_verbatim_with_provenance(engine: Engine, built_index) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("渝中区婴幼儿照护服务")
     hit = answer.hits[0]
-    from policyqa.config import DEFAULT_CORPUS
+    from config import DEFAULT_CORPUS
 
     lines = (
         (DEFAULT_CORPUS / hit.doc.source_file).read_text(encoding="utf-8").splitlines()

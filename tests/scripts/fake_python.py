@@ -78,9 +78,9 @@ def pip(args: list[str]) -> int:
                 return 1
             names.add("torch")
         elif arg == ".":
-            names |= {"policyqa.config", "uvicorn"}
+            names |= {"config", "uvicorn"}
         elif arg == ".[dev]":
-            names |= {"policyqa.config", "uvicorn", "pytest"}
+            names |= {"config", "uvicorn", "pytest"}
     install(names)
     return 0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policyqa.config import ENV_FILE, PACKAGE_ROOT, ConfigError, Settings, load_settings
+from config import ENV_FILE, PACKAGE_ROOT, ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_dotenv_is_read_from_the_repository_root_not_the_working_directory(tmp_p
     assert Path(str(Settings.model_config["env_file"])) == ENV_FILE == PACKAGE_ROOT / ".env"
     (tmp_path / ".env").write_text("POLICYQA_RATE_LIMIT=7\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    probe = "from policyqa.config import load_settings; print(load_settings().rate_limit_per_minute)"
+    probe = "from config import load_settings; print(load_settings().rate_limit_per_minute)"
     shown = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tmp_path,
@@ -80,7 +80,7 @@ def test_choices_and_rules_across_settings_read_plainly() -> None:
     from pydantic import BaseModel, ValidationError, model_validator
     from pydantic.fields import FieldInfo
 
-    from policyqa.config import accepted_values, describe_validation_error
+    from config.settings import accepted_values, describe_validation_error
 
     assert accepted_values(FieldInfo.from_annotation(Literal["plain", "compat", "safe"])) == (
         "one of plain, compat, safe"

@@ -11,7 +11,7 @@ from corpus.load import load_corpus
 from index.build import build_index
 from index.store import load_index
 from index.update import remove_documents, set_status
-from policyqa.freshness import Freshness, check_freshness, record_corpus_folder, recorded_corpus_folder
+from service.freshness import Freshness, check_freshness, record_corpus_folder, recorded_corpus_folder
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 

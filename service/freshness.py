@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus.load import CorpusError, load_corpus
-from corpus.models import DocumentMeta
-from index.store import corpus_checksum
-from index.update import STATUS_IN_FORCE, TOKENS_FILE
+from corpus.models import STATUS_IN_FORCE, DocumentMeta
+from index.store import corpus_checksum, edited_in_place
 
 # Written into the index folder by `policyqa build` (not part of the manifest): the corpus folder it read,
 # so that `serve` without --corpus or POLICYQA_CORPUS compares the index with the folder it came from.
@@ -63,10 +62,10 @@ class FreshnessReport:
 def changed_in_place(manifest: dict[str, Any], documents: Sequence[DocumentMeta]) -> bool:
     """Return True when the index was edited after its build (documents added, removed or re-marked).
 
-    `index/update.py` writes the per-clause tokens beside every index it changes; `policyqa build`
-    does not. A status other than 有效 is set only by `supersede` or the admin API.
+    The manifest of an index that `index/update.py` changed says so; a status other than 有效 is set
+    only by `supersede` or the admin API.
     """
-    if TOKENS_FILE in manifest.get("files", {}):
+    if edited_in_place(manifest):
         return True
     return any(d.status != STATUS_IN_FORCE or d.superseded_by for d in documents)
 
