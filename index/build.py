@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from index.dense import (
     load_embedder,
     model_version,
 )
+from index.encode import encode_resumable, encoding_dir
 from index.store import save_index
 from index.tokenize import ChineseTokenizer
 
@@ -179,7 +181,8 @@ def build_index(
             warn(message)
     if embedder is not None:
         stage = time.perf_counter()
-        vectors = embedder.encode_passages(texts, show_progress=progress)
+        # Chunks are kept beside the index as they finish: a killed build resumes where it stopped.
+        vectors = encode_resumable(embedder, texts, encoding_dir(out_dir), show_progress=progress)
         timings["embed"] = time.perf_counter() - stage
         stage = time.perf_counter()
         dense = DenseIndex.build(vectors, dense_kind or choose_dense_kind(len(vectors)))
@@ -199,6 +202,7 @@ def build_index(
         vectors_unavailable=vectors_unavailable,
     )
     timings["save"] = time.perf_counter() - stage
+    shutil.rmtree(encoding_dir(out_dir), ignore_errors=True)  # the index now holds the vectors
     return BuildReport(
         index_dir=Path(out_dir).resolve(),
         retrievers=tuple(manifest["retrievers"]),
