@@ -66,9 +66,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--sizes", type=_sizes, default=DEFAULT_SIZES, help="BM25 corpus sizes, e.g. 10000,100000,1000000"
     )
-    p.add_argument(
-        "--out", default=str(OUT_DIR), help="output folder and vector cache (var/bench)"
-    )
+    p.add_argument("--out", default=str(OUT_DIR), help="output folder and vector cache (var/bench)")
     p.add_argument("--queries", type=int, default=200, help="queries per peer and size")
     p.add_argument(
         "--ref-max", type=int, default=REF_MAX_CLAUSES, help="largest size at which rank_bm25 runs"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.peers import OURS, RANK_BM25
+from bench.service import SAMPLE_S
 
 MB = 1024 * 1024
 
@@ -200,8 +201,9 @@ def service_tables(service: dict[str, Any]) -> list[str]:
                 [
                     "query-vector cache, one pass of the eval set: hit rate (hits / lookups)",
                     f"{cache['first_pass_hit_rate']:.0%} ({cache['first_pass_hits']} / "
-                    f"{cache['first_pass_hits'] + cache['first_pass_misses']}); second pass "
-                    f"{cache['second_pass_hit_rate']:.0%}",
+                    f"{cache['first_pass_hits'] + cache['first_pass_misses']}): "
+                    f"{cache['first_pass_misses']} encodings for {local['questions']} questions; "
+                    f"second pass {cache['second_pass_hit_rate']:.0%}",
                 ]
             ),
             _row(
@@ -240,18 +242,30 @@ def service_tables(service: dict[str, Any]) -> list[str]:
                     ]
                 )
             )
+    if http:
+        warm = http[0].get("warmup", {})
+        lines += [
+            "",
+            f"Each run lasts {http[0]['seconds']} s. Repeating: the eval set's questions in turn, after a "
+            f"{warm.get('seconds', 0)} s warm-up that lets each worker cache their query vectors (as a "
+            "popular question is asked again and again); new: a number appended to every question, so every "
+            "request encodes its question. The rate limit is off (`POLICYQA_RATE_LIMIT=0`).",
+        ]
     lines += [f"HTTP failed: {e}" for e in errors]
     soak = service.get("soak")
     if soak and "error" not in soak:
         lines += [
             "",
-            f"Soak: {soak['seconds']} s of new questions, {soak['workers']} workers, {soak['connections']} "
+            f"Soak: {soak['seconds']} s of new questions after a {soak.get('warmup_s', 0)} s warm-up, "
+            f"{soak['workers']} workers, {soak['connections']} "
             f"connections: {soak['requests']:,} requests, {soak['rps']:.0f} req/s, "
             f"p99 {_ms(soak['p99'])} ms, "
             f"{soak['errors']} errors; worker RSS {' / '.join(map(str, soak['rss_start_mb']))} MB "
             "after warm-up -> "
             f"{' / '.join(map(str, soak['rss_end_mb']))} MB (growth "
-            f"{' / '.join(f'{g:+.1f}' for g in soak['rss_growth_mb'])} MB).",
+            f"{' / '.join(f'{g:+.1f}' for g in soak['rss_growth_mb'])} MB); every {SAMPLE_S:.0f} s: "
+            + ", ".join(" / ".join(map(str, sample)) for sample in soak.get("rss_samples_mb", []))
+            + " MB.",
         ]
     elif soak:
         lines.append(f"Soak failed: {soak['error']}")

@@ -30,6 +30,11 @@ from policyqa.localserver import free_port, start_server, stop_server, wait_unti
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_START_TIMEOUT_S = 180.0
 WARMUP_S = 5
+# Before the runs of repeating questions: long enough for each worker to have met (and cached the vector
+# of) nearly every eval question at least once, even when the first pass is bound by query encoding.
+REPEAT_WARMUP_S = 40
+SOAK_WARMUP_S = 30  # new questions before the soak: lazily loaded resources and thread pools settle
+SAMPLE_S = 10.0
 COLD_START_QUESTION = "渝中区托育服务有什么政策"
 MB = 1024 * 1024
 
@@ -195,9 +200,17 @@ _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(
-    url: str, questions: Sequence[str], connections: int, seconds: int, *, new: bool
+    url: str,
+    questions: Sequence[str],
+    connections: int,
+    seconds: int,
+    *,
+    new: bool,
+    while_running: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """POST /api/v1/ask with wrk (2 threads) for `seconds`; return rate, errors and p50/p90/p99 (ms)."""
+    """POST /api/v1/ask with wrk (2 threads) for `seconds`; return rate, errors and p50/p90/p99 (ms).
+
+    `while_running` is called every SAMPLE_S seconds while wrk runs (the soak samples memory with it)."""
     quoted = ",\n".join(
         json.dumps(json.dumps(q, ensure_ascii=False)[1:-1], ensure_ascii=False) for q in questions
     )
@@ -206,13 +219,17 @@ def run_wrk(
         handle.write(script)
     try:
         command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
-        output = subprocess.run(
-            [*command, "-s", handle.name, url],
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=True,
-        ).stdout
+        with subprocess.Popen(
+            [*command, "-s", handle.name, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as wrk:
+            deadline = time.monotonic() + seconds + 60
+            while wrk.poll() is None and time.monotonic() < deadline:
+                time.sleep(SAMPLE_S if while_running else 0.2)
+                if while_running and wrk.poll() is None:
+                    while_running()
+            output, errors = wrk.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        if wrk.returncode != 0:
+            raise RuntimeError(f"wrk failed ({wrk.returncode}): {errors[-300:]}")
     finally:
         os.unlink(handle.name)
     return parse_wrk(output) | {"connections": connections, "seconds": seconds, "new_questions": new}
@@ -247,7 +264,7 @@ def measure_http(
     with redis_server() if redis else _no_redis() as redis_url:
         extra = {"REDIS_URL": redis_url} if redis_url else {}
         with served(index_dir, workers, **extra) as (url, pid):
-            run_wrk(url, questions, max(connections), WARMUP_S, new=False)  # load every worker
+            warmup = run_wrk(url, questions, max(connections), REPEAT_WARMUP_S, new=False)
             runs = [(c, False) for c in connections] + [(max(connections), True)]
             for count, new in runs:
                 say(
@@ -256,6 +273,11 @@ def measure_http(
                 )
                 row = run_wrk(url, questions, count, seconds, new=new)
                 row.update(workers=workers, redis=redis, worker_rss_mb=_rss_mb(worker_pids(pid)))
+                row["warmup"] = {
+                    "seconds": REPEAT_WARMUP_S,
+                    "requests": warmup["requests"],
+                    "rps": warmup["rps"],
+                }
                 rows.append(row)
     return rows
 
@@ -272,16 +294,31 @@ def _rss_mb(pids: Sequence[int]) -> list[float]:
 def measure_soak(
     index_dir: Path, questions: Sequence[str], *, workers: int, connections: int, seconds: int
 ) -> dict[str, Any]:
-    """Load the workers with new questions for `seconds` (wrk); return the load figures and each worker's
-    RSS after a warm-up and at the end."""
+    """Load the workers with new questions for `seconds` (wrk) after a warm-up; return the load figures and
+    each worker's RSS at the start, every SAMPLE_S seconds, and at the end."""
     with served(index_dir, workers) as (url, pid):
-        run_wrk(url, questions, connections, WARMUP_S, new=True)
+        run_wrk(url, questions, connections, SOAK_WARMUP_S, new=True)
         pids = worker_pids(pid)
         before = _rss_mb(pids)
-        load = run_wrk(url, questions, connections, seconds, new=True)
+        samples: list[list[float]] = []
+        load = run_wrk(
+            url,
+            questions,
+            connections,
+            seconds,
+            new=True,
+            while_running=lambda: samples.append(_rss_mb(pids)),
+        )
         after = _rss_mb(pids)
     growth = [round(b - a, 1) for a, b in zip(before, after, strict=True)]
-    return load | {"workers": workers, "rss_start_mb": before, "rss_end_mb": after, "rss_growth_mb": growth}
+    return load | {
+        "workers": workers,
+        "warmup_s": SOAK_WARMUP_S,
+        "rss_start_mb": before,
+        "rss_samples_mb": samples,
+        "rss_end_mb": after,
+        "rss_growth_mb": growth,
+    }
 
 
 def run_service(
