@@ -1,7 +1,8 @@
 """Vector index types on real vectors: recall@10 against exact search, build time, size and latency.
 
 Flat, HNSW and IVF, each in float32, float16 and int8 (faiss scalar quantisers), inner product
-throughout (the vectors are unit length). Queries are the eval set's questions encoded by the model.
+throughout (the vectors are unit length). Queries are the eval set's questions encoded by the model, searched
+one at a time on one OpenMP thread (as `DenseIndex.search` serves them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from bench.measure import latencies, timed
 from bench.peers import FETCH
-from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, SEARCH_THREADS
 
 TOP_K = 10
 IVF_NPROBE = 16
@@ -72,6 +73,18 @@ def _search_one(index: Any, queries: np.ndarray, i: int) -> Any:
     return index.search(queries[i : i + 1], FETCH)
 
 
+def _one_thread_latencies(index: Any, queries: np.ndarray) -> dict[str, float]:
+    """Latencies of single-query searches on one OpenMP thread, as DenseIndex.search runs them."""
+    import faiss
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(SEARCH_THREADS)
+    try:
+        return latencies(partial(_search_one, index, queries), len(queries))
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
 def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray, kth_score: np.ndarray) -> float:
     """Return the share of found ids scoring at least the exact k-th score (ties count as hits)."""
     hits = 0
@@ -103,7 +116,7 @@ def run_index_types(
 
         build_s, _ = timed(build)
         recall = recall_at_k(vectors, queries, index.search(queries, TOP_K)[1], kth_score)
-        latency = latencies(partial(_search_one, index, queries), len(queries))
+        latency = _one_thread_latencies(index, queries)
         size = len(faiss.serialize_index(index))
         rows.append({"index": name, "build_s": build_s, "bytes": size, "recall_at_10": recall, **latency})
         del index
