@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands owned by their own modules (each has `register(subparsers)`), imported when the CLI starts.
-EXTRA_COMMAND_MODULES = ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "policyqa.bench_cli")
+EXTRA_COMMAND_MODULES = ("eval.cli", "policyqa.report_cli", "policyqa.docs_cli", "bench.cli")
 
 
 def main(argv: list[str] | None = None) -> int:

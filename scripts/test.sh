@@ -14,7 +14,7 @@ trap 'rm -rf "$WORK"' EXIT
 printf '==> ruff\n' >&2
 "$PY" -m ruff check .
 printf '==> mypy\n' >&2
-"$PY" -m mypy config corpus index rag service api eval policyqa
+"$PY" -m mypy config corpus index rag service api eval policyqa bench
 printf '==> evaluation on the bundled corpus (fails below eval/floor.json)\n' >&2
 "$PY" -m policyqa.cli build --index "$WORK/index"
 "$PY" -m policyqa.cli eval --index "$WORK/index" --show-failures 10 --check-floor

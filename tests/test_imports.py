@@ -1,8 +1,9 @@
 """The dependency order is a straight line, and no module imports itself back round a cycle.
 
-configuration (config) -> corpus -> index -> rag -> service -> api / eval -> command line (policyqa). A module
-may import from its own layer's package and from any layer below it; never from a layer above, nor from a
-sibling package of its layer (api and eval stay apart).
+configuration (config) -> corpus -> index -> rag -> service -> api / eval -> command line (policyqa)
+-> the benchmark (bench/, registered as `policyqa bench`; it drives the command line's server helpers,
+so it sits on top). A module may import from its own layer's package and from any layer below it; never
+from a layer above, nor from a sibling package of its layer (api and eval stay apart).
 Every import counts: module level, inside functions, under TYPE_CHECKING.
 """
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("config", "corpus", "index", "rag", "service", "api", "eval", "policyqa")
+PACKAGES = ("config", "corpus", "index", "rag", "service", "api", "eval", "policyqa", "bench")
 CONFIGURATION = "config"
 # The layer of each package, bottom first.
 LAYERS = {
@@ -28,6 +29,7 @@ LAYERS = {
     "api": 5,
     "eval": 5,
     "policyqa": 6,
+    "bench": 7,
 }
 
 

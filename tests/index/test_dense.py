@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -166,3 +167,24 @@ def test_bad_inputs_are_rejected(vectors):
         index.search(vectors[0], 3, mask=np.ones(3, dtype=bool))
     empty = DenseIndex.build(np.zeros((0, 32), dtype=np.float32))
     assert empty.search(vectors[0], 5)[0].size == 0
+
+
+def test_a_search_runs_on_one_thread_and_leaves_the_callers_setting(vectors):
+    import faiss
+
+    index = DenseIndex.build(vectors, "flat")
+    faiss.omp_set_num_threads(2)
+    seen = []
+    original = index.index.search
+
+    def spying_search(*args, **kwargs):
+        seen.append(faiss.omp_get_max_threads())
+        return original(*args, **kwargs)
+
+    index.index.search = spying_search
+    try:
+        index.search(vectors[0], 3)
+        assert seen == [1]
+        assert faiss.omp_get_max_threads() == 2  # a build in this thread after a search keeps both cores
+    finally:
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
