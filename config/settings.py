@@ -30,7 +30,11 @@ WeChatEncryptMode = Literal["plain", "compat", "safe"]  # 明文, 兼容, 安全
 class Settings(BaseSettings):
     """Typed configuration; invalid values fail at start-up with pydantic's message."""
 
-    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
+    # An empty value (`POLICYQA_QUERY_LOG=` in a unit file or .env) means "not set": the default, never the
+    # empty path (which is the working directory, and a query log there fails at start with a traceback).
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     corpus: Path = Field(DEFAULT_CORPUS, alias="POLICYQA_CORPUS")
     index: Path = Field(DEFAULT_INDEX, alias="POLICYQA_INDEX")

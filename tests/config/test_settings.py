@@ -101,3 +101,15 @@ def test_choices_and_rules_across_settings_read_plainly() -> None:
     assert describe_validation_error(caught.value) == [
         "bad settings: WECHAT_ENCRYPT_MODE=safe needs WECHAT_AES_KEY"
     ]
+
+
+def test_an_empty_value_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `POLICYQA_QUERY_LOG=` once made the query log the working directory and crashed `serve` at start.
+    empty = ("POLICYQA_QUERY_LOG", "POLICYQA_CORPUS", "POLICYQA_RATE_LIMIT", "REDIS_URL", "WECHAT_AES_KEY")
+    for name in empty:
+        monkeypatch.setenv(name, "")
+    settings = load_settings(_env_file=None)
+    defaults = Settings.model_fields
+    assert settings.query_log is None and settings.redis_url is None and settings.wechat_aes_key is None
+    assert settings.corpus == defaults["corpus"].default
+    assert settings.rate_limit_per_minute == defaults["rate_limit_per_minute"].default
