@@ -278,9 +278,10 @@ class Engine:
             if reference.explicit:
                 # A reference to a clause or 发文字号 we do not hold is answered plainly, never by similarity.
                 return replace(base, status=STATUS_NOT_FOUND, message=messages.BAD_REFERENCE)
-        if match.uncovered and not match.covered and not self._mentioned(match.uncovered):
-            message = messages.uncovered_place_message(match.uncovered, self._region_names())
-            return replace(base, status=STATUS_NOT_FOUND, regions=match.uncovered, message=message)
+        unmentioned = tuple(p for p in match.uncovered if not self._mentioned(p))
+        if unmentioned and not match.covered:
+            message = messages.uncovered_place_message(unmentioned, self._region_names())
+            return replace(base, status=STATUS_NOT_FOUND, regions=unmentioned, message=message)
 
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
@@ -401,10 +402,10 @@ class Engine:
             return self.clauses[target]
         return None
 
-    def _mentioned(self, places: Sequence[str]) -> bool:
+    def _mentioned(self, place: str) -> bool:
         # A place is mentioned when every token of its name occurs in some clause (e.g. 朝天门, 虹桥).
         vocabulary = self.index.bm25.vocabulary
-        return any(all(t in vocabulary for t in self.index.tokenizer(p)) for p in places)
+        return all(t in vocabulary for t in self.index.tokenizer(place))
 
     def _region_names(self) -> list[str]:
         return sorted({d.region for d in self.documents.values() if d.region})

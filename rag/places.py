@@ -2,8 +2,13 @@
 
 The covered places (and their short forms, `corpus.placenames`) are derived from `DocumentMeta.region`
 and `region_parents`, so a document added for another place works the same way. Places the corpus does
-not cover are recognised by jieba's place-name tag (ns). Each `PlaceIndex` cuts text with its own jieba
-dictionary, so the place names of one index never leak into another (or into the process-wide jieba).
+not cover are recognised by jieba's place-name tag (ns), its dictionary taught the country's administrative
+divisions (`corpus.gazetteer`: 徐汇区, 沙坪坝). Each `PlaceIndex` cuts text with its own jieba dictionary, so
+the place names of one index never leak into another (or into the process-wide jieba).
+
+What encloses what decides between them: a place inside a covered region is answered from that region's
+documents (南宁 in 广西); a place inside a covered *enclosing* place names where the question is about
+(上海浦东: 浦东, which the corpus does not cover, not 上海, whose only document is 长宁区's).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from functools import lru_cache
 
 import jieba.posseg
 
+from corpus import gazetteer
 from corpus.models import DocumentMeta
 from corpus.placenames import place_names
 from index.tokenize import new_jieba_tokenizer
@@ -86,18 +92,23 @@ class PlaceMatch:
 
     covered: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()
+    # Places the documents do not name that lie inside a covered region: place -> that region (南宁 -> 广西…).
+    inside: tuple[tuple[str, str], ...] = ()
 
 
 class _PlaceTagger(jieba.posseg.POSTokenizer):
     """jieba's part-of-speech cutter over a private dictionary that knows `place_words` as places."""
 
-    def __init__(self, place_words: Iterable[str]) -> None:
+    def __init__(self, place_words: Iterable[str], other_places: Iterable[str] = ()) -> None:
         # Not super().__init__: it would read jieba's word-tag table from disk again (about 0.5 s). The
         # table jieba.posseg loaded at import is shared read-only; this index's own tags sit in front of it.
         self.tokenizer = new_jieba_tokenizer()
         self.word_tag_tab = ChainMap({}, jieba.posseg.dt.word_tag_tab)
         for word in place_words:
             self.tokenizer.add_word(word, freq=_PLACE_WORD_FREQ, tag=PLACE_TAG)
+        for word in other_places:  # known, at jieba's own weight: never cut across a covered name
+            if word not in self.word_tag_tab or self.word_tag_tab[word] != PLACE_TAG:
+                self.tokenizer.add_word(word, tag=PLACE_TAG)
         self.makesure_userdict_loaded()
 
 
@@ -107,9 +118,10 @@ class PlaceIndex:
 
     alias_to_place: dict[str, str] = field(default_factory=dict)
     place_to_docs: dict[str, set[str]] = field(default_factory=dict)
+    regions: frozenset[str] = frozenset()  # the places documents are about (not their enclosing ones)
 
     def __post_init__(self) -> None:
-        self._tagger = _PlaceTagger(self.alias_to_place)
+        self._tagger = _PlaceTagger(self.alias_to_place, gazetteer.dictionary_words())
         self._tags = lru_cache(maxsize=TAG_CACHE)(self._cut_with_tags)
 
     @classmethod
@@ -117,14 +129,17 @@ class PlaceIndex:
         """Build the index from document metadata (region and enclosing regions)."""
         alias_to_place: dict[str, str] = {}
         place_to_docs: dict[str, set[str]] = {}
+        regions: set[str] = set()
         for doc in documents:
+            if doc.region:
+                regions.add(doc.region)
             for place in (doc.region, *doc.region_parents):
                 if not place:
                     continue
                 place_to_docs.setdefault(place, set()).add(doc.id)
                 for alias in place_names(place):
                     alias_to_place.setdefault(alias, place)
-        return cls(alias_to_place, place_to_docs)
+        return cls(alias_to_place, place_to_docs, frozenset(regions))
 
     @property
     def covered_places(self) -> tuple[str, ...]:
@@ -168,7 +183,28 @@ class PlaceIndex:
         for s, e in spans:
             masked[s:e] = [" "] * (e - s)
         uncovered = [p for p in self._place_candidates("".join(masked)) if p not in self.alias_to_place]
-        return PlaceMatch(tuple(covered), tuple(dict.fromkeys(uncovered)))
+        return self._enclosed(covered, list(dict.fromkeys(uncovered)))
+
+    def _enclosed(self, covered: list[str], uncovered: list[str]) -> PlaceMatch:
+        """Apply what encloses what to the places found: one inside a covered region is covered by it;
+        one inside a named enclosing place (上海 of 上海浦东) is what the question is about."""
+        inside: list[tuple[str, str]] = []
+        for place in list(uncovered):
+            regions = [r for r in sorted(self.regions) if gazetteer.within(place, [r])]
+            if regions:
+                uncovered.remove(place)
+                inside.extend((place, region) for region in regions)
+                covered.extend(r for r in regions if r not in covered)
+                continue
+            covered = [c for c in covered if c in self.regions or not gazetteer.within(place, [c])]
+        # 重庆渝中区: 渝中区 says which of 重庆's documents (not 大渡口区's too).
+        named_regions = [c for c in covered if c in self.regions]
+        covered = [
+            c
+            for c in covered
+            if c in self.regions or not any(gazetteer.within(r, [c]) for r in named_regions)
+        ]
+        return PlaceMatch(tuple(covered), tuple(uncovered), tuple(inside))
 
     def _place_candidates(self, text: str) -> list[str]:
         return [

@@ -237,3 +237,28 @@ def test_search_modes_and_filters(engine: Engine) -> None:
 def test_bm25_only_is_announced(engine: Engine) -> None:
     assert engine.retrievers == ("bm25",)
     assert engine.ask("托育").retrievers == ("bm25",)
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("上海浦东有什么托育政策", "浦东"),
+        ("徐汇区托育补贴", "徐汇区"),
+        ("杨浦区托班", "杨浦区"),
+        ("沙坪坝的娃娃打疫苗", "沙坪坝"),
+    ],
+)
+def test_a_district_the_library_does_not_cover_is_refused_by_name(
+    engine: Engine, question: str, named: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == STATUS_NOT_FOUND and not answer.hits
+    assert answer.message.startswith(f"目前收录的政策文件不涉及{named}。") and "长宁区" in answer.message
+
+
+def test_a_city_inside_a_covered_region_is_answered_from_the_regions_plan(engine: Engine) -> None:
+    answer = engine.ask("南宁市儿童友好社区建设")
+    assert answer.status == STATUS_FOUND and answer.regions == ("广西壮族自治区",)
+    assert answer.hits and all(h.clause.doc_id == "guangxi-plan" for h in answer.hits)
+    answer = engine.ask("重庆渝中区的托育服务")
+    assert answer.hits and all(h.clause.doc_id.startswith("yuzhong") for h in answer.hits)

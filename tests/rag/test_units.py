@@ -14,7 +14,7 @@ from rag.fuse import RRF_K, reciprocal_rank_fusion, weighted_score_fusion
 from rag.lookup import parse_reference, resolve_reference
 from rag.normalize import expand_synonyms, normalize_question
 from rag.numbers import NumberKey, heading_number, parse_number
-from rag.places import PlaceIndex
+from rag.places import PlaceIndex, PlaceMatch
 
 BEICHUAN = DocumentMeta(id="bc", title="北川", region="北川羌族自治县", region_parents=("四川省",))
 DOCS = [
@@ -176,7 +176,8 @@ def test_a_reload_without_a_document_forgets_its_place_words() -> None:
     assert ("北川羌族自治县", "ns") in loaded.words("北川羌族自治县的托育补贴")
     reloaded = PlaceIndex.from_documents(DOCS)  # the library after the document was removed
     assert reloaded.find("北川的托育补贴").covered == ()
-    assert "北川羌族自治县" not in [word for word, _ in reloaded.words("北川羌族自治县的托育补贴")]
+    # Still a place (the country's divisions are known), now one the library does not cover.
+    assert reloaded.find("北川羌族自治县的托育补贴") == PlaceMatch((), ("北川羌族自治县",))
     assert "北川羌族自治县" not in jieba.dt.FREQ  # the process-wide dictionary never learnt it
 
 
@@ -225,3 +226,27 @@ def test_dialect_words_become_standard_mandarin_for_retrieval() -> None:
     # Words that only contain a dialect word's characters are left alone.
     assert to_standard_mandarin("遭受家庭暴力的儿童") == "遭受家庭暴力的儿童"
     assert to_standard_mandarin("托育服务") == "托育服务"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # inside a covered region: answered from that region's documents
+        ("南宁市的托育政策", PlaceMatch(("广西壮族自治区",), (), (("南宁市", "广西壮族自治区"),))),
+        ("柳州娃娃近视了怎么办", PlaceMatch(("广西壮族自治区",), (), (("柳州", "广西壮族自治区"),))),
+        # beside the covered district in a named city: the question is about the uncovered district
+        ("上海浦东有什么托育政策", PlaceMatch((), ("浦东",))),
+        ("重庆江北区儿童友好", PlaceMatch((), ("江北区",))),
+        # divisions jieba alone does not tag
+        ("徐汇区托育补贴", PlaceMatch((), ("徐汇区",))),
+        ("沙坪坝的娃娃打疫苗", PlaceMatch((), ("沙坪坝",))),
+        # the named district says which of the city's documents
+        ("重庆渝中区托育", PlaceMatch(("渝中区",))),
+        ("上海长宁宝宝屋", PlaceMatch(("长宁区",))),
+        ("重庆有哪些托育政策", PlaceMatch(("重庆市",))),
+    ],
+)
+def test_what_encloses_what_decides_between_places(
+    places: PlaceIndex, question: str, expected: PlaceMatch
+) -> None:
+    assert places.find(question) == expected
