@@ -21,6 +21,7 @@ import numpy as np
 
 from corpus.models import KIND_HEADING, Clause, DocumentMeta
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
+from index.tokenize import normalize_text
 from rag import messages
 from rag.answer import AnswerPolicy, Decision, Draft, decide
 from rag.assess import assess_candidates
@@ -282,6 +283,8 @@ class Engine:
         if unmentioned and not match.covered:
             message = messages.uncovered_place_message(unmentioned, self._region_names())
             return replace(base, status=STATUS_NOT_FOUND, regions=unmentioned, message=message)
+        if match.inside:  # a found answer says whose plan it quotes; partial and not_found say their own
+            base = replace(base, message=messages.inside_region_message(match.inside))
 
         named_docs = self.places.docs_for(match.covered)
         allowed = self._allowed_docs(None, None, include_superseded=False)
@@ -341,8 +344,9 @@ class Engine:
             related_tokens = frozenset().union(*(self.features.tokens(c.position) for c in ordered[:3]))
             issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
             asked = detail.without_asking(query)
+            related_text = normalize_text(" ".join(c.text for c in clauses[:3]))
             message = messages.partial_answer_message(
-                detail, asked, base.resolved_question, self.coverage, related_tokens, issuer
+                detail, asked, base.resolved_question, self.coverage, related_tokens, issuer, related_text
             )
         return replace(
             base,

@@ -60,9 +60,11 @@ def resolve_follow_up(question: str, previous: Turn | None, places: PlaceIndex) 
         earlier_detail = asked_detail(earlier)
         topic = earlier_detail.without_asking(earlier) if earlier_detail else earlier
         return f"{topic.strip(' ，,')} {core}", 0
-    if previous.regions:
-        # A new topic in the same conversation stays in the place asked about before.
-        return f"{previous.regions[0]} {core}", 0
+    carried = [r for r in previous.regions if r in places.place_to_docs]
+    if carried:
+        # A new topic in the same conversation stays in the place asked about before, when the library
+        # covers it (after "不涉及浦东", a short new question is asked of every document, not refused again).
+        return f"{carried[0]} {core}", 0
     return question, 0
 
 

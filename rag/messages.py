@@ -76,13 +76,30 @@ def partial_answer_message(
     coverage: CoverageScorer,
     related_tokens: Collection[str],
     issuer: str,
+    related_text: str = "",
 ) -> str:
     """Return the message of a partial answer to `question`: `asked` (the question without the words that
-    ask for the detail) names the topic, as typed, by the words the related clauses cover."""
+    ask for the detail) names the topic, as typed, by the words the related clauses cover — as words, or
+    as text (屋 of 宝宝屋, which the clauses hold as one word) in `related_text` (normalised)."""
     words = coverage.topic_words(asked)
-    covered = [w for w in words if covers(related_tokens, w)]
+    covered = [w for w in words if covers(related_tokens, w) or (related_text and w in related_text)]
     topic = question_topic(asked, words, coverage.weight, covered)
+    if topic and related_text:
+        # jieba may cut a document's term across words (宝宝屋有 -> 宝宝 屋有): name the whole term, as
+        # far as the question's text goes on as the clauses' text does.
+        start = asked.find(topic)
+        end = start + len(topic)
+        while start >= 0 and end < len(asked) and asked[start : end + 1].lower() in related_text:
+            end += 1
+        topic = asked[start:end] if start >= 0 else topic
     return partial_message(detail, topic, issuer, detail.asked_term(question))
+
+
+def inside_region_message(inside: Sequence[tuple[str, str]]) -> str:
+    """Return the note on an answer about a place inside a covered region (南宁市 in 广西壮族自治区)."""
+    regions = list(dict.fromkeys(region for _, region in inside))
+    places = "、".join(dict.fromkeys(place for place, _ in inside))
+    return f"{places}属于{'、'.join(regions)}，以下是{'、'.join(regions)}的政策原文。"
 
 
 def uncovered_place_message(places: Sequence[str], covered_regions: Sequence[str]) -> str:

@@ -18,6 +18,8 @@ def render_answer(answer: Answer) -> str:
     if answer.rewrites:
         lines.append(f"（已按“{answer.resolved_question}”查找）")
     if answer.status == STATUS_FOUND:
+        if answer.message:
+            lines.append(answer.message)
         for rank, hit in enumerate(answer.hits, 1):
             if hit.answer_sentences:
                 lines.append("答：" + "".join(s.text for s in hit.answer_sentences))

@@ -281,8 +281,8 @@
         P.icon(ICON_INFO), el('p', { className: 'partial-message', text: answer.message || PARTIAL_DEFAULT }),
       ]));
       if (hits.length) {
-        // The message usually ends "以下是相关条款：" already; say it only when it does not.
-        if (!/相关条款[：:]?$/.test(answer.message || '')) {
+        // The message usually ends "以下是相关条款，供参考：" already; say it only when it does not.
+        if (!/(相关条款|供参考)[：:]?$/.test(answer.message || '')) {
           append(bubble, el('p', { className: 'related-intro', text: '以下条款与问题相关，仅供参考：' }));
         }
         append(bubble, cardList(hits, true));

@@ -69,6 +69,8 @@ def answer_text(answer: Answer, public_url: str, max_bytes: int) -> str:
     else:
         lead = "".join(s.text for s in hit.answer_sentences)
         lead = lead + "\n\n条款原文：" if lead and lead.strip() != hit.clause.text.strip() else ""
+        if answer.message.strip():  # whose plan is quoted (南宁市属于广西壮族自治区…)
+            lead = answer.message.strip() + "\n" + lead
     for link in (chat_link(public_url, question), chat_link(public_url, "")):
         tail = f"\n\n出处：{short_citation(hit)}\n" + (f"另有{others}条相关条款，" if others else "")
         tail += f"完整回答：{link}"

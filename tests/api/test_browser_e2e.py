@@ -3,8 +3,9 @@ built from the bundled corpus: the chat page, the staff pages, the original-text
 widget, on a phone (390x844) and a desktop (1366x900), in light, dark and large type. axe-core runs on
 every page state and any serious or critical violation fails the test.
 
-Answer states the engine does not produce yet (`partial`, answering sentences, typo corrections) are
-driven by intercepting /api/v1/ask with JSON built from real answers over the bundled corpus.
+Most answers are the real engine's (a BM25-only index of the bundled corpus; `partial` included). Answer
+states that index gives only for some questions (answering sentences, typo corrections) are also driven
+by intercepting /api/v1/ask with JSON built from real answers, so each state is drawn on every device.
 
 Needs Debian's chromium (`scripts/install_system_deps.sh`), the Python `playwright` package (never runs
 `playwright install`) and axe-playwright-python (for its copy of axe-core). Screenshots of each state go
@@ -28,6 +29,7 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
+from rag.messages import RELATED_FOLLOW
 from tests.api.browser_helpers import (
     CHROMIUM_PATH,
     REPO_ROOT,
@@ -402,7 +404,7 @@ def test_partial_answer_says_what_is_not_written_then_related_clauses(open_page:
         page.goto("/")
         answer = real_answer(page, "长宁区宝宝屋有午饭吗")
         assert answer["hits"], answer
-        message = "收录的政策文件没有写明宝宝屋是否提供午餐。以下是相关条款："
+        message = "收录的政策文件没有写明宝宝屋是否提供午餐。" + RELATED_FOLLOW
         answer.update(status="partial", message=message, detail={"type": "meal", "label": "午餐"})
         for hit in answer["hits"]:
             hit.update(role="related", answer_sentences=[])
@@ -415,9 +417,26 @@ def test_partial_answer_says_what_is_not_written_then_related_clauses(open_page:
             expect(cards.nth(i).locator(".badge-related")).to_have_text("相关条款")
             assert cards.nth(i).locator(".takeaway").count() == 0
         expect(reply.locator(".answer-intro")).to_have_count(0)  # not "找到 N 条…": they are not the answer
+        expect(reply.locator(".related-intro")).to_have_count(0)  # the message already leads in to them
         order = reply.evaluate("r => [...r.querySelectorAll('.partial-note, .source-card')][0].className")
         assert order == "partial-note"
         check(page, f"chat-07-partial-{device}-{scheme}")
+
+
+def test_a_real_partial_answer_from_the_engine(page: Any) -> None:
+    """No canned reply: the engine itself answers partial, and the page shows it as such."""
+    page.goto("/")
+    _, answer = ask(page, "长宁区宝宝屋有午饭吗")
+    assert answer["status"] == "partial" and answer["hits"], answer
+    reply = last_answer(page)
+    expect(reply).to_have_attribute("data-status", "partial")
+    expect(reply.locator(".partial-message")).to_have_text(answer["message"])
+    message = answer["message"]
+    assert message.startswith("收录的政策文件没有写明") and message.endswith(RELATED_FOLLOW)
+    expect(reply.locator(".related-intro")).to_have_count(0)
+    expect(reply.locator(".source-card")).to_have_count(min(3, len(answer["hits"])))
+    expect(reply.locator(".source-card").first).to_have_attribute("data-role", "related")
+    check(page, "chat-07-partial-real-phone-light")
 
 
 def test_rewrite_line_only_when_the_question_was_rewritten(page: Any) -> None:

@@ -215,3 +215,12 @@ def test_a_found_answer_leads_with_its_answering_sentence() -> None:
     hit = replace(hit, answer_sentences=(Span(sentence, start, start + len(sentence)),))
     reply_text = answer_text(found("托育", hit), PUBLIC_URL, 1800)
     assert reply_text.startswith(sentence) and "条款原文：" in reply_text
+
+
+def test_a_found_answers_note_leads_the_reply() -> None:
+    # A question about 南宁市 is answered from the Guangxi plan, and says so first.
+    note = "南宁市属于广西壮族自治区，以下是广西壮族自治区的政策原文。"
+    answer = replace(found("南宁市托育服务", tuoyu_hit()), message=note)
+    text = answer_text(answer, PUBLIC_URL, 1800)
+    assert text.startswith(note + "\n")
+    assert not answer_text(found("托育服务", tuoyu_hit()), PUBLIC_URL, 1800).startswith("\n")

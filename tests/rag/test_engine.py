@@ -15,6 +15,7 @@ from rag.models import (
     STATUS_NOT_FOUND,
     STATUS_PARTIAL,
 )
+from rag.render import render_answer
 
 
 def _session() -> str:
@@ -259,6 +260,16 @@ def test_a_district_the_library_does_not_cover_is_refused_by_name(
 def test_a_city_inside_a_covered_region_is_answered_from_the_regions_plan(engine: Engine) -> None:
     answer = engine.ask("南宁市儿童友好社区建设")
     assert answer.status == STATUS_FOUND and answer.regions == ("广西壮族自治区",)
+    assert answer.message == "南宁市属于广西壮族自治区，以下是广西壮族自治区的政策原文。"
+    assert answer.message in render_answer(answer)
+    assert engine.ask("广西儿童友好社区建设").message == ""  # the region itself needs no note
     assert answer.hits and all(h.clause.doc_id == "guangxi-plan" for h in answer.hits)
     answer = engine.ask("重庆渝中区的托育服务")
     assert answer.hits and all(h.clause.doc_id.startswith("yuzhong") for h in answer.hits)
+
+
+def test_a_partial_answer_names_the_documents_term_whole(engine: Engine) -> None:
+    # jieba cuts 宝宝屋有午饭吗 as 宝宝 / 屋有 ...: the message still names 宝宝屋, as the clauses do.
+    answer = engine.ask("长宁区宝宝屋有午饭吗")
+    assert answer.status == STATUS_PARTIAL
+    assert answer.message.startswith("收录的政策文件没有写明宝宝屋关于“午饭”的安排。")

@@ -188,6 +188,14 @@ def test_index_dictionary_and_place_finder_share_the_short_forms() -> None:
     assert places.alias_to_place["广西"] == "广西壮族自治区"
 
 
+def test_a_new_short_question_after_a_refused_place_is_not_refused_again(places: PlaceIndex) -> None:
+    refused = Turn("上海浦东有没有宝宝屋", ("浦东",), None, None)
+    assert resolve_follow_up("娃儿打疫苗要钱不", refused, places) == ("娃儿打疫苗要钱不", 0)
+    assert resolve_follow_up("那长宁呢", refused, places)[0] == "上海长宁区有没有宝宝屋"
+    covered = Turn("渝中区宝宝屋有几个", ("渝中区",), "yz", "c1")
+    assert resolve_follow_up("娃儿打疫苗要钱不", covered, places)[0] == "渝中区 娃儿打疫苗要钱不"
+
+
 def test_follow_up_swaps_place(places: PlaceIndex) -> None:
     previous = Turn("渝中区托育服务有什么政策", ("渝中区",), "yz", "c1")
     question, step = resolve_follow_up("那长宁区呢？", previous, places)
