@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import latencies, rss_bytes, timed
-from policyqa.localserver import free_port, start_server, stop_server, wait_until_healthy
+from policyqa.localserver import redis_server, start_server, stop_server, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_START_TIMEOUT_S = 180.0
+REDIS_START_S = 20.0
 WARMUP_S = 5
 # Before the runs of repeating questions: long enough for each worker to have met (and cached the vector
 # of) nearly every eval question at least once, even when the first pass is bound by query encoding.
@@ -132,33 +132,13 @@ def measure_in_process(index_dir: Path, questions: Sequence[str]) -> dict[str, A
 
 # --- HTTP -------------------------------------------------------------------------------------------
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """Start a throw-away redis-server on a free loopback port; yield its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (scripts/install_system_deps.sh installs it)")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="policyqa-bench-redis-") as workdir:
-        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        process = subprocess.Popen(
-            [*command, "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                        sock.sendall(b"PING\r\n")
-                        if sock.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.1)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            stop_server(process)
+def throwaway_redis() -> Iterator[str]:
+    """A throw-away redis-server for one measurement (in a temporary folder); yield its URL."""
+    with (
+        tempfile.TemporaryDirectory(prefix="policyqa-bench-redis-") as workdir,
+        redis_server(Path(workdir), timeout_s=REDIS_START_S) as url,
+    ):
+        yield url
 
 
 def worker_pids(server_pid: int) -> list[int]:
@@ -261,7 +241,7 @@ def measure_http(
     """wrk against `workers` uvicorn workers: each connection count with repeated eval questions, then the
     highest with new questions; return one row per run, with the workers' RSS."""
     rows = []
-    with redis_server() if redis else _no_redis() as redis_url:
+    with throwaway_redis() if redis else _no_redis() as redis_url:
         extra = {"REDIS_URL": redis_url} if redis_url else {}
         with served(index_dir, workers, **extra) as (url, pid):
             warmup = run_wrk(url, questions, max(connections), REPEAT_WARMUP_S, new=False)

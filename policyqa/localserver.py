@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 APP_FACTORY = "api.main:create_app"
 START_TIMEOUT_S = 120.0
+REDIS_START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 HEALTH_REQUEST_TIMEOUT_S = 2.0
 HEALTH_POLL_S = 0.2
@@ -164,5 +166,32 @@ def running_server(
     try:
         wait_until_healthy(base_url, process, timeout_s, log_path=options.get("log_path"))
         yield base_url
+    finally:
+        stop_server(process)
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path, timeout_s: float = REDIS_START_TIMEOUT_S) -> Iterator[str]:
+    """Run a throw-away redis-server (no persistence, files in `workdir`) on a free loopback port; yield its
+    URL once it answers PING. Raises LookupError when redis-server is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise LookupError("redis-server is not installed (scripts/install_system_deps.sh installs it)")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(
+        [*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+        yield f"redis://{HOST}:{port}/0"
     finally:
         stop_server(process)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,33 +65,6 @@ def serve(
     try:
         wait_until_healthy(base_url, process, START_TIMEOUT_S, log_path=log)
         yield LiveServer(base_url, port, log)
-    finally:
-        stop_server(process)
-
-
-@contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """Run a throw-away redis-server on a free loopback port; yield its URL. Raises LookupError when
-    redis-server is not installed (scripts/install_system_deps.sh installs it)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise LookupError("redis-server is not installed")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(
-        [*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.1)
-        yield f"redis://{HOST}:{port}/0"
     finally:
         stop_server(process)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.live import LiveServer, redis_server, serve
+from policyqa.localserver import redis_server
+from tests.api.live import LiveServer, serve
 from tests.api.test_wechat import (
     AES_KEY,
     APP_ID,
