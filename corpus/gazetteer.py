@@ -98,7 +98,12 @@ def dictionary_words() -> tuple[str, ...]:
     return tuple(words)
 
 
+def enclosing(name: str, places: Iterable[str]) -> tuple[str, ...]:
+    """Those of `places` (named in any spoken form) that some division called `name` lies inside."""
+    outer = enclosing_names(name)
+    return tuple(place for place in places if any(spoken in outer for spoken in place_names(place)))
+
+
 def within(name: str, places: Iterable[str]) -> bool:
     """True when some division called `name` lies inside one of `places` (any of their spoken forms)."""
-    outer = enclosing_names(name)
-    return any(spoken in outer for place in places for spoken in place_names(place))
+    return bool(enclosing(name, places))

@@ -21,7 +21,6 @@ import numpy as np
 
 from corpus.models import KIND_HEADING, Clause, DocumentMeta
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex, load_index
-from index.tokenize import normalize_text
 from rag import messages
 from rag.answer import AnswerPolicy, Decision, Draft, decide
 from rag.assess import assess_candidates
@@ -344,7 +343,7 @@ class Engine:
             related_tokens = frozenset().union(*(self.features.tokens(c.position) for c in ordered[:3]))
             issuer = self.documents[clauses[0].doc_id].issuer or "" if clauses else ""
             asked = detail.without_asking(query)
-            related_text = normalize_text(" ".join(c.text for c in clauses[:3]))
+            related_text = " ".join(self.features.text(c.position) for c in ordered[:3])
             message = messages.partial_answer_message(
                 detail, asked, base.resolved_question, self.coverage, related_tokens, issuer, related_text
             )

@@ -70,13 +70,17 @@ class ClauseFeatures:
             self._remember(self._heading_tokens, position, tokens)
         return tokens
 
-    def topic_coverage(self, words: Sequence[str], position: int) -> float:
-        """Share of the topic words' weight the clause covers (rag/coverage.py)."""
+    def text(self, position: int) -> str:
+        """The clause as indexed (section path and text), normalised as its words are."""
         text = self._texts.get(position)
         if text is None:
             text = normalize_text(indexed_text(self.clauses[position]))
             self._remember(self._texts, position, text)
-        return self.coverage.coverage(words, self.tokens(position), text)
+        return text
+
+    def topic_coverage(self, words: Sequence[str], position: int) -> float:
+        """Share of the topic words' weight the clause covers (rag/coverage.py)."""
+        return self.coverage.coverage(words, self.tokens(position), self.text(position))
 
     def query_tokens(self, query: str) -> frozenset[str]:
         """The query's topic words and its indexed terms of two characters or more (for highlighting)."""

@@ -107,7 +107,7 @@ class _PlaceTagger(jieba.posseg.POSTokenizer):
         for word in place_words:
             self.tokenizer.add_word(word, freq=_PLACE_WORD_FREQ, tag=PLACE_TAG)
         for word in other_places:  # known, at jieba's own weight: never cut across a covered name
-            if word not in self.word_tag_tab or self.word_tag_tab[word] != PLACE_TAG:
+            if self.word_tag_tab.get(word) != PLACE_TAG:
                 self.tokenizer.add_word(word, tag=PLACE_TAG)
         self.makesure_userdict_loaded()
 
@@ -190,7 +190,7 @@ class PlaceIndex:
         one inside a named enclosing place (上海 of 上海浦东) is what the question is about."""
         inside: list[tuple[str, str]] = []
         for place in list(uncovered):
-            regions = [r for r in sorted(self.regions) if gazetteer.within(place, [r])]
+            regions = gazetteer.enclosing(place, sorted(self.regions))
             if regions:
                 uncovered.remove(place)
                 inside.extend((place, region) for region in regions)
