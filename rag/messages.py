@@ -82,14 +82,19 @@ def partial_answer_message(
     ask for the detail) names the topic, as typed, by the words the related clauses cover — as words, or
     as text (屋 of 宝宝屋, which the clauses hold as one word) in `related_text` (normalised)."""
     words = coverage.topic_words(asked)
-    covered = [w for w in words if covers(related_tokens, w) or (related_text and w in related_text)]
+    covered = [w for w in words if covers(related_tokens, w) or (len(w) > 1 and w in related_text)]
     topic = question_topic(asked, words, coverage.weight, covered)
     if topic and related_text:
         # jieba may cut a document's term across words (宝宝屋有 -> 宝宝 屋有): name the whole term, as
         # far as the question's text goes on as the clauses' text does.
         start = asked.find(topic)
         end = start + len(topic)
-        while start >= 0 and end < len(asked) and asked[start : end + 1].lower() in related_text:
+        while (
+            start >= 0
+            and end < len(asked)
+            and asked[end].isalnum()  # a term ends at punctuation (“有义方·家庭教育成长营”)
+            and asked[start : end + 1].lower() in related_text
+        ):
             end += 1
         topic = asked[start:end] if start >= 0 else topic
     return partial_message(detail, topic, issuer, detail.asked_term(question))

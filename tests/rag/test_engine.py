@@ -273,3 +273,13 @@ def test_a_partial_answer_names_the_documents_term_whole(engine: Engine) -> None
     answer = engine.ask("长宁区宝宝屋有午饭吗")
     assert answer.status == STATUS_PARTIAL
     assert answer.message.startswith("收录的政策文件没有写明宝宝屋关于“午饭”的安排。")
+    # ... and stops where the term does: at its closing quote mark, not past it.
+    for question, topic in (
+        ("广西“阳光助学”计划怎么申请", "阳光助学"),
+        ("“家庭教育成长营”怎么报名", "家庭教育成长营"),
+    ):
+        answer = engine.ask(question)
+        assert answer.status == STATUS_PARTIAL
+        assert answer.message.startswith(f"收录的政策文件没有写明{topic}的办理流程或所需材料。"), (
+            answer.message
+        )
