@@ -213,6 +213,9 @@ def test_colloquial_questions_share_little_wording_with_their_clause(questions, 
 # --- the validator and loader catch what they should ----------------------------------------------
 
 
+BAOBAOWU = GoldAnswer("changning-plan", "全面推进社区托育“宝宝屋”建设", "(20)")
+
+
 def _question(**changes: Any) -> EvalQuestion:
     base: dict[str, Any] = {
         "id": "q001",
@@ -220,7 +223,7 @@ def _question(**changes: Any) -> EvalQuestion:
         "kind": KIND_WECHAT_SHORT,
         "split": SPLIT_DEV,
         "answerable": True,
-        "gold": (GoldAnswer("changning-plan", "全面推进社区托育“宝宝屋”建设", "(20)"),),
+        "gold": (BAOBAOWU,),
     }
     base.update(changes)
     return EvalQuestion(**base)
@@ -228,9 +231,6 @@ def _question(**changes: Any) -> EvalQuestion:
 
 def test_validator_accepts_a_good_question(sources):
     assert validate_questions([_question()], sources) == []
-
-
-BAOBAOWU = GoldAnswer("changning-plan", "全面推进社区托育“宝宝屋”建设", "(20)")
 
 
 def _partial(**changes: Any) -> EvalQuestion:
