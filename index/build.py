@@ -24,6 +24,7 @@ from index.dense import (
     model_version,
 )
 from index.encode import encode_resumable, encoding_dir
+from index.sentences import passages_of
 from index.store import IndexContents, check_clause_ids, save_index
 from index.tokenize import ChineseTokenizer
 
@@ -176,10 +177,15 @@ def build_index(
             message = embedder_unavailable_message(embed_model, vectors_unavailable["reason"])
             warnings.append(message)
             warn(message)
+    sentence_vectors = sentence_owner = None
     if embedder is not None:
         stage = time.perf_counter()
+        sentence_texts, sentence_owner = passages_of(clauses)
         # Chunks are kept beside the index as they finish: a killed build resumes where it stopped.
-        vectors = encode_resumable(embedder, texts, encoding_dir(out_dir), show_progress=progress)
+        encoded = encode_resumable(
+            embedder, texts + sentence_texts, encoding_dir(out_dir), show_progress=progress
+        )
+        vectors, sentence_vectors = encoded[: len(texts)], encoded[len(texts) :]
         timings["embed"] = time.perf_counter() - stage
 
     stage = time.perf_counter()
@@ -189,6 +195,8 @@ def build_index(
         tokenizer=tokenizer,
         tokens=tuple(token_lists),
         vectors=vectors,
+        sentence_vectors=sentence_vectors,
+        sentence_owner=sentence_owner,
         embed_model=embedder.name if embedder is not None else None,
         embed_model_version=model_version(embedder) if embedder is not None else None,
         dense_kind=dense_kind or choose_dense_kind(len(clauses)),

@@ -25,8 +25,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
-DENSE_INDEX_FILE = "dense.faiss"
-DENSE_META_FILE = "dense.json"
+DENSE_STEM = "dense"
+DENSE_INDEX_FILE = f"{DENSE_STEM}.faiss"
+DENSE_META_FILE = f"{DENSE_STEM}.json"
 DENSE_FORMAT_VERSION = 1
 HUB_PROBE_TIMEOUT_S = 3.0
 CPU_BATCH = 32  # sentence-transformers passages per forward pass on the CPU
@@ -453,13 +454,14 @@ class DenseIndex:
         ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
         return np.asarray(self.index.reconstruct_batch(ids), dtype=np.float32)
 
-    def save(self, directory: Path) -> list[Path]:
-        """Write `dense.faiss` and `dense.json` (kind, dimension, size)."""
+    def save(self, directory: Path, stem: str = DENSE_STEM) -> list[Path]:
+        """Write `<stem>.faiss` and `<stem>.json` (kind, dimension, size); the stem is `dense` for the
+        clause vectors."""
         faiss = _faiss()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        index_path = directory / DENSE_INDEX_FILE
-        meta_path = directory / DENSE_META_FILE
+        index_path = directory / f"{stem}.faiss"
+        meta_path = directory / f"{stem}.json"
         faiss.write_index(self.index, str(index_path))
         meta = {
             "format_version": DENSE_FORMAT_VERSION,
@@ -472,16 +474,16 @@ class DenseIndex:
         return [index_path, meta_path]
 
     @classmethod
-    def load(cls, directory: Path) -> DenseIndex:
+    def load(cls, directory: Path, stem: str = DENSE_STEM) -> DenseIndex:
         """Read an index written by `save`; raises on missing or unreadable files."""
         faiss = _faiss()
         directory = Path(directory)
-        meta = json.loads((directory / DENSE_META_FILE).read_text(encoding="utf-8"))
+        meta = json.loads((directory / f"{stem}.json").read_text(encoding="utf-8"))
         if meta.get("format_version") != DENSE_FORMAT_VERSION:
             raise ValueError(f"dense format version {meta.get('format_version')!r} is not supported")
-        index = faiss.read_index(str(directory / DENSE_INDEX_FILE))
+        index = faiss.read_index(str(directory / f"{stem}.faiss"))
         if index.d != meta["dimension"] or index.ntotal != meta["size"]:
-            raise ValueError("dense.faiss does not match dense.json (dimension or size differs)")
+            raise ValueError(f"{stem}.faiss does not match {stem}.json (dimension or size differs)")
         if meta["kind"] == "hnsw":
             index.hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index, meta["kind"])

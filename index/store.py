@@ -7,6 +7,8 @@ Layout of an index folder:
     bm25_tokens.jsonl             the BM25 terms of each clause, one JSON list per line (line i = clause i)
     bm25.npz, bm25.json           see index/bm25.py
     dense.faiss, dense.json       see index/dense.py (only when the vector retriever was built)
+    sentences.faiss, sentences.json, sentence_owner.npy
+                                  see index/sentences.py (the vectors of each clause's sentences)
 
 `IndexContents` is what a folder holds; `save_index` is the one writer (a full build and an in-place
 change both go through it), `load_index` the reader. Files that others keep beside an index (its
@@ -40,6 +42,7 @@ from index.dense import (
     model_version,
 )
 from index.folder import fsync_path, remove_abandoned_stages, switch_into_place
+from index.sentences import SENTENCE_FILES, SentenceVectors
 from index.tokenize import ChineseTokenizer
 
 FORMAT_VERSION = 1
@@ -97,7 +100,9 @@ class IndexContents:
     """What an index folder holds; row i of `tokens` and `vectors` belongs to `clauses[i]`.
 
     `tokens` are the BM25 terms of each clause (kept, so that a change cuts only new text); `vectors`, the
-    clause vectors `embed_model` made (None: BM25-only), searched through a `dense_kind` index.
+    clause vectors `embed_model` made (None: BM25-only), searched through a `dense_kind` index;
+    `sentence_vectors`, the vectors of the clauses' sentences (index/sentences.py), row i belonging to
+    clause `sentence_owner[i]` (None: an index built before sentences had vectors).
     `vectors_unavailable` ({"model", "reason"}) records that vectors were wanted but the model could not
     be loaded, so that loading the index repeats the warning instead of silently serving BM25-only.
     `edited` marks an index changed in place after its build (documents added, removed or re-marked).
@@ -109,6 +114,8 @@ class IndexContents:
     tokens: tuple[Sequence[str], ...]
     bm25_params: BM25Params = field(default_factory=BM25Params)
     vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+    sentence_owner: np.ndarray | None = None
     embed_model: str | None = None
     embed_model_version: str | None = None
     dense_kind: IndexKind = "flat"
@@ -144,6 +151,12 @@ def _check_contents(contents: IndexContents) -> None:
             raise ValueError(f"{len(contents.vectors)} vectors for {count} clauses")
         if not contents.embed_model:
             raise ValueError("vectors need the name of the model that made them")
+    if contents.sentence_vectors is not None:
+        owner = contents.sentence_owner
+        if contents.vectors is None or owner is None or len(owner) != len(contents.sentence_vectors):
+            raise ValueError("sentence vectors need clause vectors and one owner per sentence")
+        if len(owner) and (owner.min() < 0 or owner.max() >= count or np.any(np.diff(owner) < 0)):
+            raise ValueError("sentence owners must be clause positions in clause order")
 
 
 def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = False) -> dict[str, Any]:
@@ -159,8 +172,13 @@ def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = Fa
     params = contents.bm25_params
     bm25 = BM25Index.build(contents.tokens, k1=params.k1, b=params.b, epsilon=params.epsilon)
     dense = None
+    sentences = None
     if contents.vectors is not None:
         dense = DenseIndex.build(contents.vectors, contents.dense_kind)
+        if contents.sentence_vectors is not None and contents.sentence_owner is not None:
+            sentences = SentenceVectors.build(
+                contents.sentence_vectors, contents.sentence_owner, contents.dense_kind
+            )
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned_stages(out_dir)
@@ -168,8 +186,8 @@ def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = Fa
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir()
     try:
-        written = _write_files(staged, contents, bm25, dense)
-        manifest = _manifest(contents, bm25, dense, written)
+        written = _write_files(staged, contents, bm25, dense, sentences)
+        manifest = _manifest(contents, bm25, dense, sentences, written)
         manifest_path = staged / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         kept = _copy_beside(out_dir, staged) if keep_beside else []
@@ -184,7 +202,11 @@ def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = Fa
 
 
 def _write_files(
-    staged: Path, contents: IndexContents, bm25: BM25Index, dense: DenseIndex | None
+    staged: Path,
+    contents: IndexContents,
+    bm25: BM25Index,
+    dense: DenseIndex | None,
+    sentences: SentenceVectors | None,
 ) -> list[Path]:
     written = [staged / CLAUSES_FILE, staged / DOCUMENTS_FILE, staged / TOKENS_FILE]
     with written[0].open("w", encoding="utf-8") as handle:
@@ -199,11 +221,17 @@ def _write_files(
     written += bm25.save(staged)
     if dense is not None:
         written += dense.save(staged)
+    if sentences is not None:
+        written += sentences.save(staged)
     return written
 
 
 def _manifest(
-    contents: IndexContents, bm25: BM25Index, dense: DenseIndex | None, written: Sequence[Path]
+    contents: IndexContents,
+    bm25: BM25Index,
+    dense: DenseIndex | None,
+    sentences: SentenceVectors | None,
+    written: Sequence[Path],
 ) -> dict[str, Any]:
     embedding = None
     if dense is not None:
@@ -212,6 +240,7 @@ def _manifest(
             "model_version": contents.embed_model_version,
             "dimension": dense.dimension,
             "index_kind": dense.kind,
+            "sentences": sentences.size if sentences is not None else None,
         }
     return {
         "format_version": FORMAT_VERSION,
@@ -263,6 +292,7 @@ class LoadedIndex:
     dense: DenseIndex | None
     embedder: Embedder | None
     warnings: tuple[str, ...] = ()
+    sentences: SentenceVectors | None = None
 
     @property
     def retrievers(self) -> tuple[str, ...]:
@@ -416,6 +446,7 @@ def load_index(
         )
 
     dense: DenseIndex | None = None
+    sentences: SentenceVectors | None = None
     live_embedder: Embedder | None = None
     embedding = manifest.get("embedding")
     missed = manifest.get("vectors_unavailable")
@@ -433,6 +464,15 @@ def load_index(
                 f"dense index at {directory} has {dense.size} vectors for {len(clauses)} clauses; "
                 f"{REBUILD_HINT}"
             )
+        if all(name in manifest["files"] for name in SENTENCE_FILES):
+            try:
+                sentences = SentenceVectors.load(directory, len(clauses))
+            except Exception as error:  # faiss raises RuntimeError, numpy ValueError on a damaged file
+                raise IndexLoadError(
+                    f"sentence vectors at {directory} are unreadable ({error}); {REBUILD_HINT}"
+                ) from error
+            if sentences.dense.dimension != dense.dimension:
+                raise IndexLoadError(f"sentence and clause vectors differ in dimension; {REBUILD_HINT}")
         if embedder is None:
             model = embedding["model"]
             live_embedder, reason = load_embedder(model, threads=embed_threads)
@@ -458,7 +498,7 @@ def load_index(
             )
             live_embedder = None
         if live_embedder is None:
-            dense = None
+            dense = sentences = None
     return LoadedIndex(
         path=directory,
         manifest=manifest,
@@ -469,4 +509,5 @@ def load_index(
         dense=dense,
         embedder=live_embedder,
         warnings=tuple(warnings),
+        sentences=sentences,
     )

@@ -43,6 +43,7 @@ from index.dense import (
     load_embedder,
     model_version,
 )
+from index.sentences import SENTENCE_FILES, SentenceVectors, passages_of
 from index.store import (
     INDEX_DAMAGED,
     INDEX_MISSING,
@@ -284,11 +285,15 @@ def _read(index_dir: Path, char_ngrams: int = DEFAULT_CHAR_NGRAMS, *, must_exist
         return _Current(empty, tokens_stored=True, exists=False)
     loaded = load_index(index_dir, load_vectors=False)  # vectors are read below without the model
     tokens = read_tokens(index_dir, loaded.manifest, len(loaded.clauses))
-    vectors = None
+    vectors = sentence_vectors = sentence_owner = None
     dense_kind: IndexKind = "flat"
     if RETRIEVER_VECTOR in loaded.manifest["retrievers"]:
         dense = DenseIndex.load(index_dir)
         vectors, dense_kind = dense.vectors(range(dense.size)), dense.kind
+        if all(name in loaded.manifest["files"] for name in SENTENCE_FILES):
+            sentences = SentenceVectors.load(index_dir, len(loaded.clauses))
+            sentence_vectors = sentences.dense.vectors(range(sentences.size))
+            sentence_owner = sentences.owner
     contents = IndexContents(
         clauses=loaded.clauses,
         documents=loaded.documents,
@@ -296,6 +301,8 @@ def _read(index_dir: Path, char_ngrams: int = DEFAULT_CHAR_NGRAMS, *, must_exist
         tokens=tuple(tokens or ()),
         bm25_params=loaded.bm25.params,
         vectors=vectors,
+        sentence_vectors=sentence_vectors,
+        sentence_owner=sentence_owner,
         embed_model=loaded.embed_model,
         embed_model_version=(loaded.manifest.get("embedding") or {}).get("model_version"),
         dense_kind=dense_kind,
@@ -337,26 +344,53 @@ def _apply(
     tokens, tokenized = _tokens(current, clauses, tokenizer)
     contents = replace(old, clauses=clauses, documents=metas, tokenizer=tokenizer, tokens=tokens, edited=True)
     texts = [indexed_text(c) for c in new_clauses]
+    sentence_texts, new_owner = passages_of(new_clauses)
     embedded = 0
     if old.vectors is not None:
         vectors = old.vectors[keep]
+        sentence_vectors, sentence_owner = _kept_sentences(old, keep)
         if new_clauses:
-            added = _embedder_for(old, embedder).encode_passages(texts)
-            vectors = np.vstack([vectors, added]) if len(vectors) else added
+            model = _embedder_for(old, embedder)
+            vectors = np.vstack([vectors, _encode(model, texts)])
+            if sentence_vectors is not None and sentence_owner is not None:
+                sentence_vectors = np.vstack([sentence_vectors, _encode(model, sentence_texts)])
+                sentence_owner = np.concatenate([sentence_owner, new_owner + len(keep)])
             embedded = len(new_clauses)
-        contents = replace(contents, vectors=vectors)
+        contents = replace(
+            contents, vectors=vectors, sentence_vectors=sentence_vectors, sentence_owner=sentence_owner
+        )
     elif not current.exists and new_model and new_clauses:
         # A new index asked for vectors: build them now (and from now on append to them).
         model = embedder or _load_model(new_model)
         contents = replace(
             contents,
-            vectors=model.encode_passages(texts),
+            vectors=_encode(model, texts),
+            sentence_vectors=_encode(model, sentence_texts),
+            sentence_owner=new_owner,
             embed_model=model.name,
             embed_model_version=model_version(model),
             dense_kind=choose_dense_kind(len(clauses)),
         )
         embedded = len(texts)
     return contents, tokenized, embedded
+
+
+def _encode(model: Embedder, texts: Sequence[str]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, model.dimension), dtype=np.float32)
+    return np.asarray(model.encode_passages(texts), dtype=np.float32)
+
+
+def _kept_sentences(old: IndexContents, keep: Sequence[int]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The sentence vectors of the clauses `keep` (positions in `old`, ascending), with their owners
+    renumbered to the clauses' new positions; (None, None) for an index without sentence vectors."""
+    if old.sentence_vectors is None or old.sentence_owner is None:
+        return None, None
+    renumbered = np.full(len(old.clauses), -1, dtype=np.int64)
+    renumbered[np.asarray(keep, dtype=np.int64)] = np.arange(len(keep))
+    owners = renumbered[old.sentence_owner]
+    rows = owners >= 0
+    return old.sentence_vectors[rows], owners[rows]
 
 
 def _tokens(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.sentences import search as sentence_search
+from index.sentences import similarities as sentence_similarities
 from index.store import RETRIEVER_BM25, RETRIEVER_VECTOR, LoadedIndex
 from rag.fuse import CANDIDATE_MULTIPLIER, STRATEGY_RRF, reciprocal_rank_fusion, weighted_score_fusion
 from rag.models import MODE_BM25, MODE_HYBRID, MODE_VECTOR
@@ -84,7 +86,9 @@ class Retriever:
             rankings[RETRIEVER_BM25], scored[RETRIEVER_BM25] = [i for i, _ in pairs], pairs
         if use_vector and RETRIEVER_VECTOR in self.retrievers:
             assert self.index.dense is not None
-            ids, scores = self.index.dense.search(self.query_vector(query), fetch, mask=mask)
+            ids, scores = sentence_search(
+                self.index.dense, self.index.sentences, self.query_vector(query), fetch, mask=mask
+            )
             pairs = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
             rankings[RETRIEVER_VECTOR], scored[RETRIEVER_VECTOR] = [i for i, _ in pairs], pairs
         if self.fusion.strategy == STRATEGY_RRF:
@@ -94,13 +98,15 @@ class Retriever:
         return [Candidate(i, s, src) for i, s, src in fused[:top_k]]
 
     def similarities(self, query: str, positions: Sequence[int]) -> list[float] | None:
-        """Cosine similarity between the query and each clause, or None when vectors are not live."""
+        """Similarity between the query and each clause (cosine, combined with the clause's best sentence:
+        index/sentences.py), or None when vectors are not live."""
         if RETRIEVER_VECTOR not in self.retrievers or not positions:
             return None
         assert self.index.dense is not None
-        vector = self.query_vector(query)
-        stored = self.index.dense.vectors(positions)
-        return [float(v) for v in stored @ vector]
+        scores = sentence_similarities(
+            self.index.dense, self.index.sentences, self.query_vector(query), positions
+        )
+        return [float(v) for v in scores]
 
     def query_vector(self, query: str) -> np.ndarray:
         """Return the query's vector (recent ones are cached: popular questions repeat)."""

@@ -8,19 +8,15 @@ heading. Offsets index `clause.text`, so `text[start:end]` is the sentence exact
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from corpus.models import KIND_INDICATOR, Clause
-from corpus.sentences import CLOSING_MARKS, SENTENCE_ENDS
+from corpus.sentences import sentence_spans
 from rag.coverage import covers
 from rag.detail import DetailType, states_detail
 from rag.models import Span
 
-# A sentence runs to its end mark (kept with it) or to a line break.
-_SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
-_CLOSING = CLOSING_MARKS
 # An answering sentence shorter than this is a heading or a fragment; its neighbour is shown with it.
 MIN_ANSWER_CHARS = 12
 # A second sentence is shown when it is nearly as good as the best one and the takeaway stays short
@@ -40,32 +36,6 @@ class Sentence:
     end: int
     text: str
     tokens: frozenset[str]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Return (start, end) of each sentence of `text`, whitespace trimmed, in order."""
-    spans: list[tuple[int, int]] = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.start(), match.end()
-        while end < len(text) and text[end] in _CLOSING:
-            end += 1
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    # A closing mark consumed by the previous sentence must not start the next one.
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start < merged[-1][1]:
-            start = merged[-1][1]
-            while start < end and (text[start].isspace() or text[start] in _CLOSING):
-                start += 1
-            if start >= end:
-                continue
-        merged.append((start, end))
-    return merged
 
 
 def split_sentences(text: str, tokenize: Callable[[str], list[str]]) -> tuple[Sentence, ...]:

@@ -19,6 +19,7 @@ from corpus.load import load_corpus
 from index.build import build_index, indexed_text
 from index.dense import DenseIndex, choose_device, load_embedder
 from index.encode import encode_chunks, encode_resumable, encoding_dir, load_chunks
+from index.sentences import passages_of
 from tests.conftest import CORPUS_DIR, ROOT
 
 # A stand-in model: each text's vector is a fixed function of the text (so a resumed run must give exactly
@@ -114,14 +115,18 @@ def test_a_killed_build_resumes_where_it_stopped(tmp_path: Path, monkeypatch: py
     done = len(list(chunks_dir.glob("chunk-*.npy")))
 
     documents = load_corpus(CORPUS_DIR)
-    texts = [indexed_text(c) for d in documents for c in d.clauses]
+    clauses = [c for d in documents for c in d.clauses]
+    # Clause texts first, then the sentences of the clauses (index/sentences.py), in one resumable run.
+    texts = [indexed_text(c) for c in clauses] + passages_of(clauses)[0]
     monkeypatch.setattr(encode_module, "CHUNK_PASSAGES", 16)
     resumed = HashEmbedder()
     build_index(documents, index_dir, None, progress=False, embedder=resumed)
     assert len(resumed.encoded) == len(texts) - 16 * done  # only what the killed build had not finished
     assert resumed.encoded == texts[16 * done :]
     dense = DenseIndex.load(index_dir)  # (loading the whole index would look for the stand-in model)
-    np.testing.assert_allclose(dense.vectors(range(len(texts))), HashEmbedder().encode_passages(texts))
+    np.testing.assert_allclose(
+        dense.vectors(range(len(clauses))), HashEmbedder().encode_passages(texts)[: len(clauses)]
+    )
     assert not chunks_dir.exists()  # the finished index holds the vectors; the chunks are gone
 
 

@@ -16,6 +16,7 @@ from corpus.models import Document
 from index.bm25 import BM25Index
 from index.build import DEFAULT_CHAR_NGRAMS, build_index, harvest_terms, indexed_text
 from index.dense import DenseIndex
+from index.sentences import SENTENCE_FILES, SentenceVectors, passages_of
 from index.store import (
     FORMAT_VERSION,
     DuplicateClauseError,
@@ -107,6 +108,7 @@ def test_manifest_describes_the_index(bm25_index_dir, paragraph_documents):
 
 
 def test_vector_round_trip(vector_index_dir, tiny_embed_model, paragraph_clauses):
+    sentence_texts, owner = passages_of(paragraph_clauses)
     manifest = json.loads((vector_index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["retrievers"] == ["bm25", "vector"]
     assert manifest["embedding"] == {
@@ -114,11 +116,15 @@ def test_vector_round_trip(vector_index_dir, tiny_embed_model, paragraph_clauses
         "model_version": None,
         "dimension": 32,
         "index_kind": "flat",
+        "sentences": len(sentence_texts),
     }
-    assert {p.name for p in vector_index_dir.iterdir()} == BM25_FILES | DENSE_FILES
+    assert {p.name for p in vector_index_dir.iterdir()} == BM25_FILES | DENSE_FILES | set(SENTENCE_FILES)
     loaded = load_index(vector_index_dir)
     assert loaded.retrievers == ("bm25", "vector") and loaded.warnings == ()
     assert loaded.embedder is not None and loaded.dense is not None
+    assert loaded.sentences is not None and np.array_equal(loaded.sentences.owner, owner)
+    stored = loaded.sentences.dense.vectors(range(loaded.sentences.size))
+    assert np.allclose(stored, loaded.embedder.encode_passages(sentence_texts), atol=1e-5)
     assert loaded.embed_model == str(tiny_embed_model)
     target = next(i for i, c in enumerate(paragraph_clauses) if "(17)加快婴幼儿照护" in c.text)
     query_vector = loaded.embedder.encode_query(indexed_text(paragraph_clauses[target]))
@@ -333,3 +339,44 @@ def test_an_index_written_before_the_manifest_said_edited_is_judged_by_its_token
     assert edited_in_place({"files": {"bm25_tokens.jsonl": {}}})
     assert not edited_in_place({"files": {"clauses.jsonl": {}}})
     assert not edited_in_place({"edited": False, "files": {"bm25_tokens.jsonl": {}}})
+
+
+def test_damaged_sentence_vectors_are_an_index_error(tmp_path, vector_index_dir):
+    copy = tmp_path / "index"
+    shutil.copytree(vector_index_dir, copy)
+    owner = np.load(copy / "sentence_owner.npy")
+    np.save(copy / "sentence_owner.npy", owner[::-1].copy())  # same size, clause order broken
+    with pytest.raises(IndexLoadError, match=r"sentence vectors .* unreadable"):
+        load_index(copy, verify_checksums=False)
+    with pytest.raises(IndexLoadError, match=r"sentence_owner\.npy .*checksum"):
+        load_index(copy)
+
+
+def test_an_index_without_sentence_vectors_searches_clauses_only(
+    tmp_path, vector_index_dir, paragraph_clauses
+):
+    copy = tmp_path / "index"
+    shutil.copytree(vector_index_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    for name in SENTENCE_FILES:  # as an index written before sentences had vectors
+        (copy / name).unlink()
+        del manifest["files"][name]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = load_index(copy)
+    assert loaded.sentences is None and loaded.retrievers == ("bm25", "vector")
+
+
+def test_save_rejects_sentence_owners_out_of_clause_order(tmp_path, paragraph_documents):
+    count = len(_contents(paragraph_documents[:1]).clauses)
+    vectors = np.eye(count, 8, dtype=np.float32)
+    for owner in ([1, 0], [0, count]):
+        contents = _contents(
+            paragraph_documents[:1],
+            vectors=vectors,
+            embed_model="m",
+            sentence_vectors=vectors[:2],
+            sentence_owner=np.asarray(owner),
+        )
+        with pytest.raises(ValueError, match="sentence owners"):
+            save_index(tmp_path / "x", contents)
+    assert SentenceVectors.build(vectors[:2], np.asarray([0, 0])).size == 2

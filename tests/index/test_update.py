@@ -15,6 +15,8 @@ from corpus.load import load_corpus
 from corpus.models import Document
 from corpus.parse import parse_text
 from index.build import build_index, indexed_text
+from index.dense import Embedder
+from index.sentences import passages_of
 from index.store import MANIFEST_FILE, TOKENS_FILE, load_index, read_tokens
 from index.update import (
     DamagedIndexError,
@@ -256,6 +258,43 @@ def test_vectors_are_appended_not_recomputed(tmp_path: Path, tiny_embed_model: P
     assert kept.dense is not None and kept.dense.size == len(kept.clauses)
     first_kept = len(documents[0].clauses)
     assert np.array_equal(kept.dense.index.reconstruct_n(0, kept.dense.size), vectors[first_kept:])
+
+
+def _sentences(index_dir: Path, embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
+    sentences = load_index(index_dir, embedder=embedder).sentences
+    assert sentences is not None
+    return sentences.dense.vectors(range(sentences.size)), sentences.owner
+
+
+def test_sentence_vectors_follow_their_clauses_through_add_and_remove(
+    tmp_path: Path, tiny_embed_model: Path
+) -> None:
+    from index.dense import load_embedder
+
+    embedder, reason = load_embedder(str(tiny_embed_model))
+    assert embedder is not None, reason
+    documents = _source_documents()
+    index_dir = tmp_path / "index"
+    build_index(documents[:2], index_dir, embed_model=None, progress=False, embedder=embedder)
+    old_vectors, old_owner = _sentences(index_dir, embedder)
+    assert len(old_owner) > len(documents[0].clauses)  # most clauses have several sentences
+
+    add_documents(index_dir, [documents[2]], embedder=embedder)
+    vectors, owner = _sentences(index_dir, embedder)
+    texts, new_owner = passages_of(documents[2].clauses)
+    assert np.array_equal(vectors[: len(old_owner)], old_vectors)  # not encoded again
+    assert np.allclose(vectors[len(old_owner) :], embedder.encode_passages(texts), atol=1e-5)
+    first_new = sum(len(d.clauses) for d in documents[:2])
+    assert np.array_equal(owner, np.concatenate([old_owner, new_owner + first_new]))
+
+    # Removing the first document renumbers the owners: the same as a build without it.
+    remove_documents(index_dir, [documents[0].meta.id])
+    reference = tmp_path / "reference"
+    build_index(documents[1:3], reference, embed_model=None, progress=False, embedder=embedder)
+    kept_vectors, kept_owner = _sentences(index_dir, embedder)
+    built_vectors, built_owner = _sentences(reference, embedder)
+    assert np.array_equal(kept_owner, built_owner)
+    assert np.allclose(kept_vectors, built_vectors, atol=1e-5)
 
 
 def test_cli_add_dry_run_then_add_remove_supersede(
