@@ -51,7 +51,7 @@ POLICY_GRID: dict[str, tuple[float, ...]] = {
     # BM25 before the model); the grid starts there.
     "min_coverage_alone": (0.1, 0.15, 0.2, 0.25, 0.3),
     "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
-    "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+    "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
 }
 # Re-ranking weights (rag/retrieve.py FusionConfig): topic coverage and similarity beside the fused score.
 RERANK_GRID: dict[str, tuple[float, ...]] = {

@@ -37,7 +37,11 @@ class AnswerPolicy:
     # bm25 mode; calibrated on dev for BM25 before the model: 3 of 140 answerable refused wrongly).
     min_coverage_alone: float = 0.1
     decision_depth: int = 3  # how many of the best clauses are checked for the asked detail
-    min_detail_coverage: float = 0.3  # a stating sentence must cover this share of the topic words
+    # A sentence stating the asked detail must cover this share of what its clause covers of the topic: it
+    # states it about the topic the clause was found for, not about another subject of the same clause.
+    # Relative, not a share of all the question's words: a resident's long question (孩子在渝中上初中被几
+    # 个同学欺负，又怕被报复…) holds many words no document has, and its answer covers few of them.
+    min_detail_coverage: float = 0.7
 
     def with_thresholds(self, values: Mapping[str, float]) -> AnswerPolicy:
         """Return a copy with the calibrated thresholds in `values` (unknown names are ignored)."""
@@ -66,7 +70,7 @@ class Assessed:
         return (
             self.detail_coverage is not None
             and self.detail_coverage > 0
-            and (self.detail_coverage >= policy.min_detail_coverage)
+            and self.detail_coverage >= policy.min_detail_coverage * self.coverage
         )
 
 

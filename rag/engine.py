@@ -293,7 +293,8 @@ class Engine:
         query_text = to_standard_mandarin(query_text)
         depth = max(top_k, self.policy.decision_depth)
         candidates = self._rank(query_text, depth, mode, docs)
-        detail = asked_detail(resolved, self.detail_types)
+        # Asked in dialect too (一个月收好多钱, 收几钿): read in standard Mandarin.
+        detail = asked_detail(to_standard_mandarin(resolved), self.detail_types)
         # The words that ask for the detail (多少钱, 怎么申请) are not the topic the clauses must cover.
         words = self.coverage.topic_words(detail.without_asking(query_text) if detail else query_text)
         head = [c.position for c in candidates[: self.policy.decision_depth]]

@@ -33,6 +33,7 @@ _DETAIL_PHRASES = {
     "fee": "{topic}的具体收费或金额",
     "free": "{topic}是否收费",
     "hours": "{topic}的开放时间",
+    "frequency": "{topic}的具体频次",
     "duration": "{topic}的具体天数或时长",
     "date": "{topic}的具体时间",
     "day": "{topic}的具体日期",

@@ -55,6 +55,8 @@ _REFERENCE_RE = re.compile(
 )
 # Spoken A-not-A and A-one-A forms (帮不帮, 多不多, 比一比): two words each, never a typo.
 _REDUPLICATION_RE = re.compile(r"([\u4e00-\u9fff])[不没一了]\1")
+# What the question asks with (打几折, 几针, 多少钱): 打几 sounds like 打击, but 几 asks; never a typo.
+_QUESTION_WORD_RE = re.compile(r"几[\u4e00-\u9fff]?|多少|什么|怎么|哪[里儿些个]?")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Full-width brackets and digits folded one character for one, for the reference patterns above (the
 # engine passes NFKC-normalised questions; a caller may not).
@@ -251,6 +253,7 @@ class TypoCorrector:
         spans = [m.span() for m in PROTECTED_RE.finditer(folded)]
         spans += [m.span() for m in _REFERENCE_RE.finditer(folded)]
         spans += [m.span() for m in _REDUPLICATION_RE.finditer(folded)]
+        spans += [m.span() for m in _QUESTION_WORD_RE.finditer(folded)]
         for place in self._protected:
             start = text.find(place)
             while start >= 0:

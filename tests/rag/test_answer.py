@@ -6,7 +6,7 @@ from rag.answer import AnswerPolicy, Assessed, decide
 from rag.detail import BY_NAME
 from rag.models import STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL
 
-POLICY = AnswerPolicy(min_coverage=0.2, min_similarity=0.85, min_detail_coverage=0.3, min_coverage_alone=0.3)
+POLICY = AnswerPolicy(min_coverage=0.2, min_similarity=0.85, min_detail_coverage=0.7, min_coverage_alone=0.3)
 
 
 def test_a_covered_topic_without_a_detail_question_is_found_in_rank_order() -> None:
@@ -45,6 +45,13 @@ def test_a_detail_no_clause_states_makes_a_partial_answer() -> None:
 def test_a_detail_stated_off_the_topic_does_not_count() -> None:
     assessed = [Assessed(7, 0.6, None, 0.1)]  # a sum in 元, but in a sentence about something else
     assert decide(assessed, BY_NAME["fee"], POLICY).status == STATUS_PARTIAL
+
+
+def test_a_stating_sentence_is_judged_against_what_its_clause_covers() -> None:
+    # A long question whose clause covers 0.3 of its words: a sentence covering 0.25 carries most of that.
+    assert decide([Assessed(7, 0.3, None, 0.25)], BY_NAME["duration"], POLICY).status == STATUS_FOUND
+    # The same sentence in a clause covering 0.6 says its number about something else.
+    assert decide([Assessed(7, 0.6, None, 0.25)], BY_NAME["duration"], POLICY).status == STATUS_PARTIAL
 
 
 def test_clauses_stating_the_detail_move_first() -> None:
