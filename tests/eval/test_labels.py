@@ -123,7 +123,7 @@ def test_detail_questions_cover_every_document_and_several_detail_types(question
 def test_dialect_questions_use_dialect_or_elderly_words(questions):
     words = ("娃儿", "啥子", "屋头", "哪个管", "要得", "咋个", "莫得", "晓得", "没得")
     words += ("小囡", "伐", "阿拉", "屋里厢", "啥辰光", "老早", "白相")
-    words += ("孙子", "孙女", "外孙", "老年人", "老人", "老两口")
+    words += ("孙子", "孙女", "外孙", "孙娃", "老年人", "老人", "老两口")
     dialect = [q for q in questions if q.kind == KIND_DIALECT]
     assert [q.id for q in dialect if not any(w in q.question for w in words)] == []
     chongqing = sum(any(w in q.question for w in ("娃儿", "啥子", "屋头", "咋个", "莫得")) for q in dialect)
@@ -149,6 +149,7 @@ def test_every_document_is_asked_about_in_both_splits(questions, sources):
 
 
 def test_splits_are_balanced_by_kind_and_document(questions):
+    questions = [q for q in questions if not any(first <= q.id <= last for first, last in DEV_BATCHES)]
     splits = Counter(q.split for q in questions)
     assert abs(splits[SPLIT_DEV] - splits[SPLIT_TEST]) <= len(KINDS)
     for kind in KINDS:
@@ -360,9 +361,7 @@ def test_round_trip_through_a_file(tmp_path, questions):
     write_questions(questions, path)
     assert load_questions(path) == questions
     assert [q.to_dict() for q in load_questions(path)] == [q.to_dict() for q in questions]
-    assert (
-        path.read_bytes() == (ROOT / "eval" / "questions.jsonl").read_bytes()
-    )
+    assert path.read_bytes() == (ROOT / "eval" / "questions.jsonl").read_bytes()
 
 
 def test_round_trip_keeps_partial_typo_and_unknown_fields():
@@ -409,6 +408,9 @@ SPLITS_BEFORE_ISSUE_12 = (
 )
 # Each later batch of questions got its splits from `extend_splits`, the earlier ones fixed.
 BATCHES = (("q314", "q508"), ("q509", "q520"))
+# Batches written to find where the system fails and looked at one question at a time while it was
+# changed: development questions, all dev by design (the test split stays unseen).
+DEV_BATCHES = (("q521", "q710"),)
 
 
 def test_questions_before_issue_12_keep_their_splits(questions):
@@ -421,7 +423,10 @@ def test_each_batch_has_the_splits_extend_splits_gives_it(questions):
         upto = [q for q in questions if q.id <= last]
         fixed = {q.id: q.split for q in upto if q.id < first}
         assert extend_splits(upto, fixed) == {q.id: q.split for q in upto}, (first, last)
-    assert max(q.id for q in questions) == BATCHES[-1][1], "a new batch is listed in BATCHES"
+    for first, last in DEV_BATCHES:
+        assert {q.split for q in questions if first <= q.id <= last} == {"dev"}, (first, last)
+    last_listed = max(BATCHES[-1][1], *(last for _, last in DEV_BATCHES))
+    assert max(q.id for q in questions) == last_listed, "a new batch is listed in BATCHES or DEV_BATCHES"
 
 
 def test_extend_splits_never_moves_a_fixed_question_and_balances_the_new_ones():
