@@ -36,7 +36,7 @@ from corpus.placenames import place_names
 from index.store import LoadedIndex
 from index.tokenize import DOMAIN_DICT_PATH, PROTECTED_RE, normalize_text, read_word_list
 from rag.models import Correction
-from rag.normalize import normalize_question
+from rag.normalize import load_dialect, normalize_question
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 8
@@ -204,7 +204,9 @@ class TypoCorrector:
         }
         # A two-character name quoted once (微芯, 清朗) is as weak as any other word found once.
         words += [(t, n) for t, n in quoted.items() if len(t) > MIN_WORD_CHARS or n >= MIN_DOC_FREQ]
-        return cls(words, dictionary=dictionary, known=vocabulary, protected=places)
+        # Dialect words are meant as typed (有小囡 is not 有效囡); the dialect table reads them next.
+        dialect = {spoken for spoken, _ in load_dialect()}
+        return cls(words, dictionary=dictionary, known=vocabulary, protected=places | dialect)
 
     # ----------------------------------------------------------------------------------------------
     def correct(self, text: str) -> Corrected:

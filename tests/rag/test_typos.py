@@ -247,3 +247,14 @@ def test_text_without_chinese_is_returned_as_is() -> None:
     corrector = TypoCorrector([("医保", 5)])
     for text in ("", "HPV", "2024", "第(17)条", "依"):
         assert corrector.correct(text) == Corrected(text)
+
+
+def test_question_words_and_dialect_words_are_never_typos(corrector: TypoCorrector) -> None:
+    # 打几 sounds like the corpus word 打击; 几 asks how many.
+    for question in (
+        "孤儿水电气有优惠，到底打几折",
+        "HPV疫苗一共要打几针",
+        "托育一个月多少钱",
+        "绿地里要有小囡白相的地方",
+    ):
+        assert not correct(corrector, question).changed, question
