@@ -27,7 +27,7 @@ STOPWORDS_PATH = RESOURCES / "stopwords.txt"
 
 # Bump when the token stream changes for identical settings (new patterns, new normalisation).
 # 2: the shared 发文字号 pattern (corpus.docnumber): spaces inside the number, issuer codes of up to 12.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 Mode = Literal["search", "precise"]
 
@@ -71,6 +71,24 @@ def new_jieba_tokenizer() -> jieba.Tokenizer:
     tokenizer.total = _base_dictionary[1]
     tokenizer.initialized = True
     return tokenizer
+
+
+# Official text writes two words that differ in one character as one: 爱心暑(寒)托班, 冬(夏)令营,
+# 校(园)长负责制, 村(居)民. jieba cuts them apart (暑 / ( / 寒 / ) / 托班), so neither word is found.
+_ALTERNATIVE = re.compile(r"([\u4e00-\u9fff])\(([\u4e00-\u9fff])\)([\u4e00-\u9fff]{1,3})")
+
+
+def read_alternatives(text: str) -> str:
+    """Return `text` with each "A(B)C" read as "AC", and "BC" added at the end (暑(寒)托班 -> 暑托班 …
+    寒托班), so both words are terms; other brackets are left as they are."""
+    extra: list[str] = []
+
+    def first_reading(match: re.Match[str]) -> str:
+        extra.append(match[2] + match[3])
+        return match[1] + match[3]
+
+    read = _ALTERNATIVE.sub(first_reading, text)
+    return f"{read} {' '.join(extra)}" if extra else text
 
 
 def normalize_text(text: str) -> str:
@@ -175,7 +193,7 @@ class ChineseTokenizer:
         return self._terms(text, ngrams=False, subwords=subwords)
 
     def _terms(self, text: str, *, ngrams: bool, subwords: bool = True) -> list[str]:
-        text = normalize_text(text)
+        text = read_alternatives(normalize_text(text))
         tokens: list[str] = []
         position = 0
         for match in PROTECTED_RE.finditer(text):

@@ -150,3 +150,16 @@ def test_global_jieba_is_left_alone_and_silent(capfd):
     assert "全局词典不该有的词" not in jieba.dt.FREQ
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_a_word_and_its_one_character_alternative_are_both_terms() -> None:
+    from index.tokenize import read_alternatives
+
+    tokenizer = ChineseTokenizer()
+    # The 长宁 plan's 爱心暑(寒)托班: residents ask for 暑托班 or 寒托班, never for 暑(寒)托班.
+    terms = tokenizer("持续办好“爱心暑（寒）托班”")
+    assert "暑托班" in terms and "寒托班" in terms
+    assert read_alternatives("落实食品安全校(园)长负责制") == "落实食品安全校长负责制 园长负责"
+    # A longer alternative is a word of its own already.
+    assert read_alternatives("以镇(街道)为单位") == "以镇(街道)为单位"
+    assert read_alternatives("第(17)条") == "第(17)条"
