@@ -33,7 +33,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("without the embedded model (BM25 only)", lambda e: e, MODE_BM25),
     Variant(
         "without re-ranking",
-        lambda e: e.with_settings(fusion=replace(e.fusion, coverage_weight=0.0, similarity_weight=0.0)),
+        lambda e: e.with_settings(
+            fusion=replace(e.fusion, coverage_weight=0.0, similarity_weight=0.0, sentence_weight=0.0)
+        ),
     ),
     Variant("without the answer step's detail check", lambda e: e.with_settings(detail_types=())),
     Variant("without typo correction", lambda e: e.with_settings(correct_typos=False)),

@@ -57,6 +57,7 @@ POLICY_GRID: dict[str, tuple[float, ...]] = {
 RERANK_GRID: dict[str, tuple[float, ...]] = {
     "coverage_weight": (0.0, 0.1, 0.2, 0.3, 0.5),
     "similarity_weight": (0.0, 1.0, 2.0, 4.0, 8.0),
+    "sentence_weight": (0.0, 0.1, 0.2, 0.3, 0.5),
 }
 SWEEP_ROUNDS = 2
 # The product targets are at most 3% of answerable questions not answered `found`, and at least 80% of the
@@ -97,7 +98,9 @@ def calibrate_rerank(
     """Return the re-ranking weights with the best hit@1 (then MRR@10) on the dev split's answerable
     questions, and every candidate's score. The fused candidates of each question are drafted once with
     re-ranking off, then re-ordered offline for every setting."""
-    plain = engine.with_settings(fusion=replace(engine.fusion, coverage_weight=0.0, similarity_weight=0.0))
+    plain = engine.with_settings(
+        fusion=replace(engine.fusion, coverage_weight=0.0, similarity_weight=0.0, sentence_weight=0.0)
+    )
     dev = [q for q in questions if q.split == CALIBRATION_SPLIT and q.answerable]
     depth = plain.fusion.rerank_depth
     cases = []
@@ -105,18 +108,23 @@ def calibrate_rerank(
         if not isinstance(item.draft, Draft) or not item.draft.candidates:
             continue
         head = list(item.draft.candidates[:depth])
-        coverages, similarities = plain.rerank_features(item.draft.query, head)
+        features = plain.rerank_features(item.draft.query, head)
         gold = [any(is_gold_hit(plain.clauses[c.position], g) for g in item.question.gold) for c in head]
-        cases.append((head, coverages, similarities, gold))
+        cases.append((head, features, gold))
     vectors_live = RETRIEVER_VECTOR in engine.retrievers
     trials: list[dict[str, Any]] = []
-    for coverage_weight, similarity_weight in product(*RERANK_GRID.values()):
+    for coverage_weight, similarity_weight, sentence_weight in product(*RERANK_GRID.values()):
         if similarity_weight and not vectors_live:
             continue
-        config = replace(plain.fusion, coverage_weight=coverage_weight, similarity_weight=similarity_weight)
+        config = replace(
+            plain.fusion,
+            coverage_weight=coverage_weight,
+            similarity_weight=similarity_weight,
+            sentence_weight=sentence_weight,
+        )
         top1 = reciprocal = 0.0
-        for head, coverages, similarities, gold in cases:
-            order = rerank(head, coverages, similarities, config)
+        for head, features, gold in cases:
+            order = rerank(head, features, config)
             ranks = [i for i, c in enumerate(order) if gold[head.index(c)]]
             top1 += bool(ranks) and ranks[0] == 0
             reciprocal += 1 / (ranks[0] + 1) if ranks else 0.0
@@ -125,12 +133,20 @@ def calibrate_rerank(
             {
                 "coverage_weight": coverage_weight,
                 "similarity_weight": similarity_weight,
+                "sentence_weight": sentence_weight,
                 "hit_at_1": top1 / count,
                 "mrr": reciprocal / count,
             }
         )
     best = max(
-        trials, key=lambda t: (t["hit_at_1"], t["mrr"], -t["coverage_weight"], -t["similarity_weight"])
+        trials,
+        key=lambda t: (
+            t["hit_at_1"],
+            t["mrr"],
+            -t["coverage_weight"],
+            -t["similarity_weight"],
+            -t["sentence_weight"],
+        ),
     )
     chosen = {name: best[name] for name in RERANK_GRID}
     return chosen, trials

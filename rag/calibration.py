@@ -88,6 +88,7 @@ def calibrated_settings(index: LoadedIndex) -> tuple[FusionConfig, AnswerPolicy]
             fusion,
             coverage_weight=calibration.rerank.get("coverage_weight", fusion.coverage_weight),
             similarity_weight=calibration.rerank.get("similarity_weight", fusion.similarity_weight),
+            sentence_weight=calibration.rerank.get("sentence_weight", fusion.sentence_weight),
         )
     if calibration.policy:
         policy = policy.with_thresholds(calibration.policy)

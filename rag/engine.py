@@ -51,7 +51,7 @@ from rag.models import (
 )
 from rag.normalize import normalize_question, to_standard_mandarin
 from rag.places import PlaceIndex
-from rag.rerank import Ranker
+from rag.rerank import Ranker, RerankFeatures
 from rag.retrieve import Candidate, FusionConfig, Retriever
 from rag.sentences import answering_sentences, highlight_sentences
 from rag.typos import TypoCorrector
@@ -380,8 +380,8 @@ class Engine:
 
     def rerank_features(
         self, query: str, candidates: Sequence[Candidate], mode: str = MODE_HYBRID
-    ) -> tuple[list[float], list[float] | None]:
-        """Return each candidate's topic coverage and (with vectors, outside BM25 mode) its similarity."""
+    ) -> RerankFeatures:
+        """Return what re-ranking reads of each candidate (rag/rerank.py)."""
         return self.ranker.rerank_features(query, candidates, mode)
 
     # ----------------------------------------------------------------------------------------------

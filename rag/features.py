@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from corpus.models import Clause
+from corpus.models import KIND_INDICATOR, Clause
 from index.build import indexed_text
 from index.tokenize import ChineseTokenizer, normalize_text
 from rag.coverage import CoverageScorer
@@ -81,6 +81,19 @@ class ClauseFeatures:
     def topic_coverage(self, words: Sequence[str], position: int) -> float:
         """Share of the topic words' weight the clause covers (rag/coverage.py)."""
         return self.coverage.coverage(words, self.tokens(position), self.text(position))
+
+    def sentence_coverage(self, words: Sequence[str], position: int) -> float:
+        """Share of the topic words' weight the clause's best single sentence covers, with the headings
+        above it: the question's words found together, not scattered over a long clause. A table row is
+        one record: its coverage."""
+        if self.clauses[position].kind == KIND_INDICATOR:
+            return self.topic_coverage(words, position)
+        heading = self.heading_tokens(position)
+        best = 0.0
+        for sentence in self.sentences(position):
+            text = normalize_text(sentence.text)
+            best = max(best, self.coverage.coverage(words, sentence.tokens | heading, text))
+        return best
 
     def query_tokens(self, query: str) -> frozenset[str]:
         """The query's topic words and its indexed terms of two characters or more (for highlighting)."""

