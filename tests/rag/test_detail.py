@@ -7,7 +7,7 @@ import pytest
 
 from eval.labels import load_questions
 from rag.detail import BY_NAME, DETAIL_TYPES, asked_detail, names_a_place, states_detail
-from rag.normalize import normalize_question
+from rag.normalize import normalize_question, to_standard_mandarin
 
 
 @pytest.mark.parametrize(
@@ -79,13 +79,17 @@ def test_detail_questions_of_the_eval_set_are_recognised() -> None:
     """Every question of the eval set that asks for an unstated detail, by its labelled detail type."""
     questions = [q for q in load_questions() if q.expected_status == "partial" and q.detail in LABEL_TO_TYPES]
     assert len(questions) >= 80
+    # Read in standard Mandarin, as the engine reads them (一个月收好多钱 asks 多少钱).
     recognised = [
         q
         for q in questions
-        if (found := asked_detail(normalize_question(q.question))) is not None
+        if (found := asked_detail(to_standard_mandarin(normalize_question(q.question)))) is not None
         and found.name in LABEL_TO_TYPES[q.detail or ""]
     ]
-    assert len(recognised) / len(questions) >= 0.9, [q.question for q in questions if q not in recognised]
+    missed_dev = [
+        q.question for q in questions if q not in recognised and q.split == "dev"
+    ]  # test stays unread
+    assert len(recognised) / len(questions) >= 0.9, missed_dev
 
 
 @pytest.mark.parametrize(
