@@ -2,8 +2,8 @@
 
 Parts: the embedded model (vectors: retrieval, re-ranking similarity and the refusal's closeness in
 meaning), re-ranking (topic coverage and similarity after fusion), the answer step's detail types (without
-them nothing is ever `partial`) and typo correction. Each row is a full evaluation with the others on; the
-first row is the system as it runs.
+them nothing is ever `partial`), typo correction and the sentence vectors (index/sentences.py). Each row
+is a full evaluation with the others on; the first row is the system as it runs.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("without the answer step's detail check", lambda e: e.with_settings(detail_types=())),
     Variant("without typo correction", lambda e: e.with_settings(correct_typos=False)),
+    Variant("without sentence vectors", lambda e: e.with_settings(sentence_vectors=False)),
 )
 
 

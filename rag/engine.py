@@ -122,9 +122,11 @@ class Engine:
         policy: AnswerPolicy | None = None,
         detail_types: Sequence[DetailType] | None = None,
         correct_typos: bool | None = None,
+        sentence_vectors: bool | None = None,
     ) -> Engine:
         """Return an engine over the same index and caches with other settings: fusion, answer thresholds,
-        the detail types the answer step knows (none: it never answers `partial`), typo correction on/off.
+        the detail types the answer step knows (none: it never answers `partial`), typo correction on/off,
+        sentence vectors off (clauses matched by their own vectors only: index/sentences.py).
         Calibration and `policyqa eval --ablation` use it; this engine is left unchanged."""
         other = Engine.__new__(Engine)
         other.__dict__.update(self.__dict__)
@@ -133,8 +135,11 @@ class Engine:
             other.detail_types = tuple(detail_types)
         if correct_typos is not None:
             other.typos = TypoCorrector.from_index(self.index) if correct_typos else None
+        if sentence_vectors is False:
+            other.index = replace(self.index, sentences=None)
+            fusion = fusion or self.fusion
         if fusion is not None:
-            other.retriever = Retriever(self.index, fusion, shared_cache=self.retriever)
+            other.retriever = Retriever(other.index, fusion, shared_cache=self.retriever)
             other.ranker = Ranker(other.retriever, self.features)
         return other
 

