@@ -297,13 +297,11 @@ def _out_of_date(
     if report.freshness is Freshness.STALE:
         if no_build:
             sys.stderr.write(
-                f"policyqa: refusing to serve: the index at {index_dir} is out of date with the corpus "
+                f"policyqa: refusing to serve: the index at {index_dir} is out of date "
                 f"({report.reason}); run `{build_command}`, or serve without --no-build\n"
             )
             return None
-        sys.stderr.write(
-            f"policyqa: the corpus changed since the index was built ({report.reason}); rebuilding\n"
-        )
+        sys.stderr.write(f"policyqa: the index is out of date ({report.reason}); rebuilding\n")
         return True
     if report.freshness is Freshness.CHANGED_IN_PLACE:
         sys.stderr.write(

@@ -20,6 +20,7 @@ from typing import Any
 from corpus.load import CorpusError, load_corpus
 from corpus.models import STATUS_IN_FORCE, DocumentMeta
 from index.store import corpus_checksum, edited_in_place
+from index.tokenize import TOKENIZER_VERSION
 
 # Written into the index folder by `policyqa build` (not part of the manifest): the corpus folder it read,
 # so that `serve` without --corpus or POLICYQA_CORPUS compares the index with the folder it came from.
@@ -44,7 +45,7 @@ class Freshness(Enum):
     """How an index relates to the corpus folder."""
 
     CURRENT = "current"  # built from exactly these files
-    STALE = "stale"  # the folder changed since the build: rebuild
+    STALE = "stale"  # the folder changed since the build, or the build predates this program's: rebuild
     CHANGED_IN_PLACE = "changed_in_place"  # differs, but staff edited the index itself: keep it
     NO_CORPUS = "no_corpus"  # no readable folder to compare with: serve what is built
 
@@ -70,6 +71,21 @@ def changed_in_place(manifest: dict[str, Any], documents: Sequence[DocumentMeta]
     return any(d.status != STATUS_IN_FORCE or d.superseded_by for d in documents)
 
 
+def built_by_an_older_program(manifest: dict[str, Any]) -> str:
+    """Return why an index predates how this program indexes (its tokenizer version; clause vectors
+    without sentence vectors), or "" when it does not. Such an index still loads; a build brings it up to
+    date unless staff edited it in place."""
+    version = (manifest.get("tokenizer") or {}).get("version")
+    if version != TOKENIZER_VERSION:
+        return (
+            f"built with tokenizer version {version}, this program cuts text with version {TOKENIZER_VERSION}"
+        )
+    embedding = manifest.get("embedding")
+    if isinstance(embedding, dict) and embedding.get("sentences") is None:
+        return "built before sentences had vectors of their own"
+    return ""
+
+
 def check_freshness(
     manifest: dict[str, Any], documents: Sequence[DocumentMeta], corpus_dir: Path
 ) -> FreshnessReport:
@@ -84,6 +100,9 @@ def check_freshness(
     if not on_disk:
         return FreshnessReport(Freshness.NO_CORPUS, 0, indexed, f"no policy documents in {corpus_dir}")
     if corpus_checksum([d.meta for d in on_disk]) == manifest.get("corpus_checksum"):
+        older = built_by_an_older_program(manifest)
+        if older and not changed_in_place(manifest, documents):
+            return FreshnessReport(Freshness.STALE, len(on_disk), indexed, older)
         return FreshnessReport(Freshness.CURRENT, len(on_disk), indexed)
     files = {d.meta.source_file: d.meta.checksum for d in on_disk}
     built = {d.source_file: d.checksum for d in documents}

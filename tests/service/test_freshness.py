@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,15 @@ import pytest
 from corpus.load import load_corpus
 from index.build import build_index
 from index.store import load_index
+from index.tokenize import TOKENIZER_VERSION
 from index.update import remove_documents, set_status
-from service.freshness import Freshness, check_freshness, record_corpus_folder, recorded_corpus_folder
+from service.freshness import (
+    Freshness,
+    built_by_an_older_program,
+    check_freshness,
+    record_corpus_folder,
+    recorded_corpus_folder,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "data"
 
@@ -87,3 +95,32 @@ def test_the_corpus_folder_of_a_build_is_recorded_in_the_index(index: Path, corp
     record_corpus_folder(index, corpus)
     assert recorded_corpus_folder(index) == corpus.resolve()
     assert load_index(index, load_vectors=False).manifest["document_count"] == 5  # the index still loads
+
+
+def _rewrite_manifest(index: Path, change) -> None:  # type: ignore[no-untyped-def]
+    path = index / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_an_index_cut_by_an_older_tokenizer_is_stale(index: Path, corpus: Path) -> None:
+    _rewrite_manifest(index, lambda m: m["tokenizer"].update(version=TOKENIZER_VERSION - 1))
+    report = verdict(index, corpus)
+    assert report.freshness is Freshness.STALE and "tokenizer version" in report.reason
+
+
+def test_clause_vectors_without_sentence_vectors_are_stale(index: Path, corpus: Path) -> None:
+    embedding = {"model": "m", "model_version": None, "dimension": 8, "index_kind": "flat", "sentences": None}
+    _rewrite_manifest(index, lambda m: m.update(embedding=embedding))
+    assert built_by_an_older_program(json.loads((index / "manifest.json").read_text(encoding="utf-8")))
+    embedding["sentences"] = 12
+    _rewrite_manifest(index, lambda m: m.update(embedding=embedding))
+    assert not built_by_an_older_program(json.loads((index / "manifest.json").read_text(encoding="utf-8")))
+
+
+def test_an_older_index_edited_in_place_is_still_kept(index: Path, corpus: Path) -> None:
+    set_status(index, "guangxi-plan", repealed=True)
+    _rewrite_manifest(index, lambda m: m["tokenizer"].update(version=TOKENIZER_VERSION - 1))
+    # Served as it is: a build would drop the staff's edit.
+    assert verdict(index, corpus).freshness is Freshness.CURRENT
