@@ -52,6 +52,7 @@ POLICY_GRID: dict[str, tuple[float, ...]] = {
     "min_coverage_alone": (0.1, 0.15, 0.2, 0.25, 0.3),
     "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
     "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+    "min_detail_topic": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 2.0),
 }
 # Re-ranking weights (rag/retrieve.py FusionConfig): topic coverage and similarity beside the fused score.
 RERANK_GRID: dict[str, tuple[float, ...]] = {
@@ -226,7 +227,7 @@ def calibrate_policy(
         if vectors_live
         else [("min_coverage_alone",)]
     )
-    steps.append(("min_detail_coverage",))
+    steps.append(("min_detail_coverage", "min_detail_topic"))
     best_score = score_policy(engine, drafted, policy)
     for _ in range(SWEEP_ROUNDS):
         for names in steps:

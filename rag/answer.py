@@ -42,6 +42,10 @@ class AnswerPolicy:
     # Relative, not a share of all the question's words: a resident's long question (孩子在渝中上初中被几
     # 个同学欺负，又怕被报复…) holds many words no document has, and its answer covers few of them.
     min_detail_coverage: float = 0.7
+    # ... or this share of all the question's topic words (a short question whose clause covers it all:
+    # 广西残疾儿童康复救助标准每月多少钱 -> "救助标准提高到2200元/人·月" lacks only 康复救助; > 1: off).
+    # The dev split cannot tell 0.3-0.9 and off apart; 0.3 is the share the rule had before it was relative.
+    min_detail_topic: float = 0.3
 
     def with_thresholds(self, values: Mapping[str, float]) -> AnswerPolicy:
         """Return a copy with the calibrated thresholds in `values` (unknown names are ignored)."""
@@ -70,7 +74,10 @@ class Assessed:
         return (
             self.detail_coverage is not None
             and self.detail_coverage > 0
-            and self.detail_coverage >= policy.min_detail_coverage * self.coverage
+            and (
+                self.detail_coverage >= policy.min_detail_coverage * self.coverage
+                or self.detail_coverage >= policy.min_detail_topic
+            )
         )
 
 

@@ -38,7 +38,8 @@ FILLER_PHRASES = (
 )
 TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么伐噻咧撒哇"
 # Dialect question particles (上海话 伐, 重庆话 噻/撒) end a clause of the question, also mid-sentence.
-_CLAUSE_PARTICLE = re.compile(r"(?<=[\u4e00-\u9fff])(?<!步)[伐噻咧撒哇](?=[,，。.?？!！;；\s]|$)")
+DIALECT_PARTICLES = "伐噻咧撒哇"
+_CLAUSE_PARTICLE = re.compile(rf"(?<=[\u4e00-\u9fff])(?<!步)[{DIALECT_PARTICLES}](?=[,，。.?？!！;；\s]|$)")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -36,7 +36,7 @@ from corpus.placenames import place_names
 from index.store import LoadedIndex
 from index.tokenize import DOMAIN_DICT_PATH, PROTECTED_RE, normalize_text, read_word_list
 from rag.models import Correction
-from rag.normalize import load_dialect, normalize_question
+from rag.normalize import DIALECT_PARTICLES, load_dialect, normalize_question
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 8
@@ -56,7 +56,8 @@ _REFERENCE_RE = re.compile(
 # Spoken A-not-A and A-one-A forms (帮不帮, 多不多, 比一比): two words each, never a typo.
 _REDUPLICATION_RE = re.compile(r"([\u4e00-\u9fff])[不没一了]\1")
 # What the question asks with (打几折, 几针, 多少钱): 打几 sounds like 打击, but 几 asks; never a typo.
-_QUESTION_WORD_RE = re.compile(r"几[\u4e00-\u9fff]?|多少|什么|怎么|哪[里儿些个]?")
+# Nor are the dialect question particles (长宁有伐…: 伐给 sounds like 发给).
+_QUESTION_WORD_RE = re.compile(rf"几[\u4e00-\u9fff]?|多少|什么|怎么|哪[里儿些个]?|[{DIALECT_PARTICLES}]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Full-width brackets and digits folded one character for one, for the reference patterns above (the
 # engine passes NFKC-normalised questions; a caller may not).

@@ -50,9 +50,7 @@ def tiny_embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny_embed_model")
     bert_dir = root / "bert"
     bert_dir.mkdir()
-    corpus_chars = {
-        ch for path in CORPUS_DIR.glob("*.txt") for ch in path.read_text(encoding="utf-8")
-    }
+    corpus_chars = {ch for path in CORPUS_DIR.glob("*.txt") for ch in path.read_text(encoding="utf-8")}
     ascii_chars = {chr(c) for c in range(33, 127)}
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab = specials + sorted(ch for ch in (corpus_chars | ascii_chars) if not ch.isspace())

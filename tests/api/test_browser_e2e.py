@@ -108,8 +108,11 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         }
         with running_server("api.main:create_app", env, factory=True) as base_url:
             _write_demo(allowed_dir, base_url)
-            _write_demo(allowed_dir / "custom", base_url, **{"data-title": "问政策", "data-color": "#ffd400",
-                                                              "data-position": "left"})
+            _write_demo(
+                allowed_dir / "custom",
+                base_url,
+                **{"data-title": "问政策", "data-color": "#ffd400", "data-position": "left"},
+            )
             _write_demo(other_dir, base_url)
             yield Site(base_url, log_path, ADMIN_KEY, demo_url, other_url)
 

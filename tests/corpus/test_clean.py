@@ -116,4 +116,3 @@ def test_long_repeated_paragraph_is_a_duplicate() -> None:
     paragraph = "坚持以习近平新时代中国特色社会主义思想为指导，坚持以人民为中心的发展思想，落实儿童优先原则。"
     lines = ["一、指导思想", paragraph, "", paragraph, "（一）短句重复。", "（二）短句重复。"]
     assert classify_lines(lines, 0) == {3: "duplicate"}
-
