@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corpus.models import KIND_INDICATOR
-from index.tokenize import normalize_text
 from rag.answer import Assessed
 from rag.detail import DetailType, states_detail
 from rag.features import ClauseFeatures
@@ -42,15 +40,4 @@ def detail_coverage(
 ) -> float:
     """How much of the question's topic the clause's sentences stating the asked detail cover (their own
     words plus the headings above them); 0.0 when no sentence states such a detail."""
-    clause = features.clauses[position]
-    if clause.kind == KIND_INDICATOR:  # a row is one record: its cells state together
-        return (
-            features.topic_coverage(words, position) if states_detail(detail, clause.text, question) else 0.0
-        )
-    heading = features.heading_tokens(position)
-    best = 0.0
-    for sentence in features.sentences(position):
-        if states_detail(detail, sentence.text, question):
-            text = normalize_text(sentence.text)
-            best = max(best, features.coverage.coverage(words, sentence.tokens | heading, text))
-    return best
+    return features.sentence_coverage(words, position, lambda text: states_detail(detail, text, question))

@@ -8,7 +8,7 @@ clauses), and shared by the engines over one index (calibration makes many).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from corpus.models import KIND_INDICATOR, Clause
@@ -82,17 +82,22 @@ class ClauseFeatures:
         """Share of the topic words' weight the clause covers (rag/coverage.py)."""
         return self.coverage.coverage(words, self.tokens(position), self.text(position))
 
-    def sentence_coverage(self, words: Sequence[str], position: int) -> float:
+    def sentence_coverage(
+        self, words: Sequence[str], position: int, counts: Callable[[str], bool] | None = None
+    ) -> float:
         """Share of the topic words' weight the clause's best single sentence covers, with the headings
-        above it: the question's words found together, not scattered over a long clause. A table row is
-        one record: its coverage."""
-        if self.clauses[position].kind == KIND_INDICATOR:
-            return self.topic_coverage(words, position)
+        above it: the question's words found together, not scattered over a long clause. Only sentences
+        whose text `counts` accepts take part (all when None; 0.0 when none does). A table row is one
+        record: its coverage, its cells counted together."""
+        clause = self.clauses[position]
+        if clause.kind == KIND_INDICATOR:
+            return self.topic_coverage(words, position) if counts is None or counts(clause.text) else 0.0
         heading = self.heading_tokens(position)
         best = 0.0
         for sentence in self.sentences(position):
-            text = normalize_text(sentence.text)
-            best = max(best, self.coverage.coverage(words, sentence.tokens | heading, text))
+            if counts is None or counts(sentence.text):
+                text = normalize_text(sentence.text)
+                best = max(best, self.coverage.coverage(words, sentence.tokens | heading, text))
         return best
 
     def query_tokens(self, query: str) -> frozenset[str]:
