@@ -58,6 +58,15 @@ def passages_of(clauses: Sequence[Clause]) -> tuple[list[str], np.ndarray]:
     return texts, np.asarray(owners, dtype=np.int64)
 
 
+def check_owner(owner: np.ndarray, clause_count: int | None = None) -> None:
+    """Raise ValueError unless `owner` holds clause positions (below `clause_count`, when given) in clause
+    order: a clause's sentences are one run of rows."""
+    if len(owner) and (
+        owner[0] < 0 or np.any(np.diff(owner) < 0) or (clause_count is not None and owner[-1] >= clause_count)
+    ):
+        raise ValueError("sentence owners must be clause positions in clause order")
+
+
 @dataclass(frozen=True, eq=False)
 class SentenceVectors:
     """The sentence vectors of an index's clauses: row i of `dense` is a sentence of clause `owner[i]`;
@@ -72,8 +81,7 @@ class SentenceVectors:
         owner = np.asarray(owner, dtype=np.int64)
         if len(vectors) != len(owner):
             raise ValueError(f"{len(vectors)} sentence vectors for {len(owner)} owners")
-        if len(owner) and np.any(np.diff(owner) < 0):
-            raise ValueError("sentence rows must be in clause order")
+        check_owner(owner)
         return cls(DenseIndex.build(vectors, kind), owner)
 
     @property
@@ -98,8 +106,7 @@ class SentenceVectors:
                 f"{SENTENCE_OWNER_FILE} has {owner.shape} rows for {dense.size} sentence vectors"
             )
         owner = owner.astype(np.int64, copy=False)
-        if len(owner) and (owner[0] < 0 or owner[-1] >= clause_count or np.any(np.diff(owner) < 0)):
-            raise ValueError(f"{SENTENCE_OWNER_FILE} does not fit {clause_count} clauses")
+        check_owner(owner, clause_count)
         return cls(dense, owner)
 
     def vectors_of(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,7 @@ from index.dense import (
     model_version,
 )
 from index.folder import fsync_path, remove_abandoned_stages, switch_into_place
-from index.sentences import SENTENCE_FILES, SentenceVectors
+from index.sentences import SENTENCE_FILES, SentenceVectors, check_owner
 from index.tokenize import ChineseTokenizer
 
 FORMAT_VERSION = 1
@@ -155,8 +155,7 @@ def _check_contents(contents: IndexContents) -> None:
         owner = contents.sentence_owner
         if contents.vectors is None or owner is None or len(owner) != len(contents.sentence_vectors):
             raise ValueError("sentence vectors need clause vectors and one owner per sentence")
-        if len(owner) and (owner.min() < 0 or owner.max() >= count or np.any(np.diff(owner) < 0)):
-            raise ValueError("sentence owners must be clause positions in clause order")
+        check_owner(owner, count)
 
 
 def save_index(out_dir: Path, contents: IndexContents, *, keep_beside: bool = False) -> dict[str, Any]:
