@@ -27,7 +27,7 @@ from tqdm import tqdm
 from eval.labels import EvalQuestion
 from eval.metrics import is_gold_hit
 from eval.run import run_mode
-from rag.answer import AnswerPolicy, Draft
+from rag.answer import AnswerPolicy, Draft, decide
 from rag.calibration import save_calibration
 from rag.engine import RETRIEVER_BM25, RETRIEVER_VECTOR, Engine
 from rag.models import MODE_HYBRID, STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer
@@ -53,6 +53,7 @@ POLICY_GRID: dict[str, tuple[float, ...]] = {
     "min_similarity": (2.0, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8),
     "min_detail_coverage": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
     "min_detail_topic": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 2.0),
+    "min_detail_best": (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
 # Re-ranking weights (rag/retrieve.py FusionConfig): topic coverage and similarity beside the fused score.
 RERANK_GRID: dict[str, tuple[float, ...]] = {
@@ -185,16 +186,24 @@ def score_policy(
     total = 0.0
     answerable = not_found = top_hits = details = held = 0
     for item in drafted:
-        answer = item.draft if isinstance(item.draft, Answer) else engine.finish(item.draft, policy)
-        total += status_score(item.question, answer.status)
+        # The decision alone gives the status and the first clause (Engine.finish would also write the
+        # answer's sentences and messages, for every setting of the sweep).
+        if isinstance(item.draft, Answer):
+            status = item.draft.status
+            first = item.draft.hits[0].clause if item.draft.hits else None
+        else:
+            decision = decide(item.draft.assessed, item.draft.detail, policy)
+            status = decision.status
+            first = engine.clauses[decision.order[0]] if decision.order else None
+        total += status_score(item.question, status)
         if item.question.expected_status == STATUS_PARTIAL:
             details += 1
-            held += answer.status != STATUS_FOUND
+            held += status != STATUS_FOUND
         if item.question.answerable:
             answerable += 1
-            if answer.status != STATUS_FOUND:
+            if status != STATUS_FOUND:
                 not_found += 1
-            elif answer.hits and any(is_gold_hit(answer.hits[0].clause, g) for g in item.question.gold):
+            elif first is not None and any(is_gold_hit(first, g) for g in item.question.gold):
                 top_hits += 1
     share = not_found / answerable if answerable else 0.0
     held_back = held / details if details else 1.0
@@ -227,7 +236,7 @@ def calibrate_policy(
         if vectors_live
         else [("min_coverage_alone",)]
     )
-    steps.append(("min_detail_coverage", "min_detail_topic"))
+    steps.append(("min_detail_coverage", "min_detail_topic", "min_detail_best"))
     best_score = score_policy(engine, drafted, policy)
     for _ in range(SWEEP_ROUNDS):
         for names in steps:
@@ -281,6 +290,7 @@ def calibrate_index(
             engine.fusion,
             coverage_weight=rerank_weights["coverage_weight"],
             similarity_weight=rerank_weights["similarity_weight"],
+            sentence_weight=rerank_weights["sentence_weight"],
         )
     )
     if report:

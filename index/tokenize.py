@@ -27,7 +27,9 @@ STOPWORDS_PATH = RESOURCES / "stopwords.txt"
 
 # Bump when the token stream changes for identical settings (new patterns, new normalisation).
 # 2: the shared 发文字号 pattern (corpus.docnumber): spaces inside the number, issuer codes of up to 12.
-TOKENIZER_VERSION = 3
+# 3: "A(B)C" read as both AC and BC (read_alternatives: 暑(寒)托班 -> 暑托班, 寒托班).
+# 4: 宝宝屋, 暑托班 and 寒托班 in the domain dictionary (jieba cut 宝宝/屋, and 寒托班开 as one word).
+TOKENIZER_VERSION = 4
 
 Mode = Literal["search", "precise"]
 

@@ -46,6 +46,10 @@ class AnswerPolicy:
     # 广西残疾儿童康复救助标准每月多少钱 -> "救助标准提高到2200元/人·月" lacks only 康复救助; > 1: off).
     # The dev split cannot tell 0.3-0.9 and off apart; 0.3 is the share the rule had before it was relative.
     min_detail_topic: float = 0.3
+    # ... and, either way, this share of what the best of the checked clauses covers: a clause found for
+    # another part of the question (困境儿童文化福利补贴每人300元 for 孤独症筛查要钱吗) states its own
+    # numbers, not the detail of the topic the best clause is about. 0 switches the rule off.
+    min_detail_best: float = 0.0
 
     def with_thresholds(self, values: Mapping[str, float]) -> AnswerPolicy:
         """Return a copy with the calibrated thresholds in `values` (unknown names are ignored)."""
@@ -69,11 +73,13 @@ class Assessed:
     # asked, 0.0: no sentence states one).
     detail_coverage: float | None = None
 
-    def states_detail(self, policy: AnswerPolicy) -> bool:
-        """True when a sentence about the question's topic states the asked detail."""
+    def states_detail(self, policy: AnswerPolicy, best_coverage: float = 0.0) -> bool:
+        """True when a sentence about the question's topic states the asked detail (`best_coverage`: the
+        topic coverage of the best clause checked beside this one)."""
         return (
             self.detail_coverage is not None
             and self.detail_coverage > 0
+            and self.detail_coverage >= policy.min_detail_best * best_coverage
             and (
                 self.detail_coverage >= policy.min_detail_coverage * self.coverage
                 or self.detail_coverage >= policy.min_detail_topic
@@ -125,7 +131,8 @@ def decide(assessed: Sequence[Assessed], detail: DetailType | None, policy: Answ
     if not topic_covered(best, policy):
         return Decision(STATUS_NOT_FOUND, ())
     if detail is not None:
-        stating = [a for a in best if a.states_detail(policy)]
+        best_coverage = max(a.coverage for a in best)
+        stating = [a for a in best if a.states_detail(policy, best_coverage)]
         if not stating:
             return Decision(STATUS_PARTIAL, positions, detail)
         first = tuple(a.position for a in stating)

@@ -28,7 +28,8 @@ def expansions(word: str) -> tuple[str, ...]:
     """Return the document terms the thesaurus gives for a colloquial word (看娃 -> 托育 ...)."""
     terms: list[str] = []
     for spoken, expansion in load_synonyms():
-        if word in spoken or spoken in word:
+        # A single character is part of too many entries (建 of 建议 is not 意见): only whole entries.
+        if spoken in word or (len(word) > 1 and word in spoken):
             terms.extend(expansion.split())
     return tuple(terms)
 

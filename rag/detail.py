@@ -24,7 +24,8 @@ from corpus.placenames import province_names
 # Facilities that a place name can name (虹桥公园, 华政步道, 上海国际体操中心).
 _FACILITY = (
     "公园|医院|保健院|卫生院|绿道|步道|广场|图书馆|博物馆|科技馆|美术馆|少年宫|体育馆|体育场|"
-    "活动中心|体操中心|文化馆|文化宫|学校|小学|中学|幼儿园|托育园|儿童之家|驿站|街道|社区|滨江|沿线|沿岸"
+    "活动中心|体操中心|文化馆|文化宫|学校|小学|中学|幼儿园|托育园|儿童之家|驿站|街道|社区|滨江|沿线|沿岸|"
+    "商圈|天街|景区|乐园"
 )
 _FACILITY_WORD = re.compile(rf"(?:{_FACILITY})$")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|巷|弄|大道)\s*\d+\s*号|\d+\s*(?:号楼|栋|单元|室)")
@@ -40,7 +41,7 @@ _GENERIC_KINDS = frozenset(
 _PROPER_TAGS = frozenset({"ns", "nr", "nz", "nt"})
 # Proper-noun tags jieba gives to words that are kinds of places, not names of one.
 _NOT_A_NAME = frozenset(
-    {"山城", "儿童医院", "妇幼", "社区", "街镇", "城乡", "中小", "家门口"}
+    {"山城", "儿童医院", "妇幼", "社区", "街镇", "城乡", "城市", "新建", "中小", "家门口"}
     | {"高水平", "现代化", "高质量", "福利"}
 )
 
@@ -54,6 +55,9 @@ class DetailType:
     asked: re.Pattern[str]
     stated: Callable[[str], bool]
     not_asked: re.Pattern[str] | None = None  # wording that looks like the question but is not
+    # Stated only by words the question does not hold: 困境儿童 names whom a clause is about, not who
+    # qualifies, when the question asks who among 困境儿童 can apply.
+    only_new: bool = False
 
     def asked_term(self, question: str) -> str:
         """Return the words of the question that ask for the detail ("" when it does not ask)."""
@@ -64,9 +68,16 @@ class DetailType:
 
     def states(self, text: str, question: str = "") -> bool:
         """True when `text` states a detail of this kind (for a service: the service the question names)."""
+        text = with_row_units(text)
         if self.name == "service":
             term = self.asked_term(question)
             return bool(term) and any(t in text for t in (term, *SERVICE_TERMS.get(term, ())))
+        if self.name == "list":
+            if _ASKS_A_NAME.search(question) and quotes_a_new_name(text, question):
+                return True
+            return names_a_place(text, asked_kind(question))
+        if self.only_new and question and isinstance(self.stated, _Stated):
+            return self.stated.new_to(text, question)
         return self.stated(text)
 
     def asked_in(self, question: str) -> bool:
@@ -77,12 +88,24 @@ class DetailType:
 
     def without_asking(self, question: str) -> str:
         """Return the question with the words that ask for the detail blanked out (the topic remains)."""
-        return self.asked.sub("，", question)
+        return self.asked.sub("，", asking_form(question))
 
 
-def _pattern(stated: str) -> Callable[[str], bool]:
-    compiled = re.compile(stated)
-    return lambda text: bool(compiled.search(text))
+@dataclass(frozen=True)
+class _Stated:
+    """A test of text by a pattern; `new_to` also asks that the match is not the question's own words."""
+
+    pattern: re.Pattern[str]
+
+    def __call__(self, text: str) -> bool:
+        return bool(self.pattern.search(text))
+
+    def new_to(self, text: str, question: str) -> bool:
+        return any(match.group(0) not in question for match in self.pattern.finditer(text))
+
+
+def _pattern(stated: str) -> _Stated:
+    return _Stated(re.compile(stated))
 
 
 @lru_cache(maxsize=1)
@@ -96,11 +119,13 @@ def _pos_tokenizer() -> Any:
 
 
 @lru_cache(maxsize=8192)
-def names_a_place(text: str) -> bool:
+def names_a_place(text: str, kind: str = "") -> bool:
     """True when the text names a specific place: an address, or a proper name of a facility
-    (虹桥公园, 华政步道, 上海国际体操中心), as opposed to a kind of place (儿童友好公园, 社区医院)."""
+    (虹桥公园, 华政步道, 上海国际体操中心), as opposed to a kind of place (儿童友好公园, 社区医院). With a
+    `kind` (小区, 学校), only a name of a place of that kind counts: 党史馆 names no 小区."""
     if _ADDRESS.search(text):
         return True
+    facility = re.escape(kind) if kind else _FACILITY
     words = [(w.word, w.flag) for w in _pos_tokenizer().cut(text)]
     for index, (word, flag) in enumerate(words):
         if flag not in _PROPER_TAGS or word in _NOT_A_NAME or len(word) < 2:
@@ -109,22 +134,50 @@ def names_a_place(text: str) -> bool:
         if _is_administrative(word):
             # 江苏街道, 长宁路, 大渡口公园: a place name that names a street or a facility directly;
             # otherwise (渝中区儿童友好公园) a place, not a facility.
-            if following.startswith(_STREETS) or re.match(rf"^(?:{_FACILITY})", following):
+            streets = _STREETS if not kind else (kind,)
+            if following.startswith(streets) or re.match(rf"^(?:{facility})", following):
                 return True
             continue
-        if _FACILITY_WORD.search(word) and flag != "nt":
-            if _FACILITY_WORD.sub("", word) not in _GENERIC_KINDS:
+        if re.search(rf"(?:{facility})$", word) and flag != "nt":
+            if re.sub(rf"(?:{facility})$", "", word) not in _GENERIC_KINDS:
                 return True
             continue
-        if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{_FACILITY})", following):
+        if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{facility})", following):
             return True
     return False
+
+
+# The kind of place a list question asks the names of (哪些小区, 是哪几所学校); generic words (地方, 机构)
+# name no kind.
+_ASKED_KIND = re.compile(
+    r"哪(?:些|几|[一二两三四五六七八九十\d]+)?\s*(?:个|家|所|座|处|条)?\s*"
+    r"(?P<kind>小区|社区|街道|街镇|学校|小学|中学|幼儿园|医院|公园|商圈|景区|图书馆|博物馆|场馆)"
+)
+
+
+def asked_kind(question: str) -> str:
+    """Return the kind of place whose names the question asks for ("" when it names none)."""
+    match = _ASKED_KIND.search(question)
+    return match["kind"] if match else ""
+
+
+# 那个项目叫什么名字 asks for a name, which a document quotes ("七彩假期"); 哪几所学校 asks for schools,
+# which a quoted brand of a workshop is not.
+_ASKS_A_NAME = re.compile(r"叫(什么|啥)|(什么|啥子?)名(字|称)|名称")
+_QUOTED = re.compile(r"[“\"]([^”\"“]{2,15})[”\"]")
+
+
+def quotes_a_new_name(text: str, question: str) -> bool:
+    """True when the text quotes a name the question does not hold: the name of a programme, a brand or
+    a campaign ("七彩假期", "情暖童心" for 那个项目叫什么名字), not the topic it was asked by (“宝宝屋”)."""
+    return any(name not in question for name in _QUOTED.findall(text))
 
 
 # What documents call the services residents name (摄像头 -> 视频监控).
 SERVICE_TERMS: dict[str, tuple[str, ...]] = {
     "管饭": ("午餐", "供餐", "用餐", "膳食", "餐饮"),
     "午饭": ("午餐", "供餐", "用餐", "膳食"),
+    "中饭": ("午餐", "供餐", "用餐", "膳食"),
     "午餐": ("供餐", "用餐", "膳食"),
     "伙食": ("膳食", "餐饮", "供餐"),
     "饭菜": ("膳食", "餐饮", "供餐"),
@@ -147,18 +200,41 @@ def _province_names() -> frozenset[str]:
     return frozenset(names) | frozenset(names.values())
 
 
+# An indicator row names its unit once (指标名称（单位）：小学生每天睡眠时间（小时）) and its values bare
+# (2030年规划：≥10): the values are read with the unit (≥10小时).
+_ROW_UNIT = re.compile(r"指标名称（单位）：[^；]*（(?P<unit>[^（）；]{1,8})）")
+_ROW_VALUE = re.compile(r"(?:基数|目标|规划|现状)：\s*(?P<value>[≥≤><＞＜]?\s*\d+(?:\.\d+)?)")
+
+
+def with_row_units(text: str) -> str:
+    """Return an indicator row with each value written out with the row's unit appended at the end (the
+    row itself unchanged); any other text as it is."""
+    unit = _ROW_UNIT.search(text)
+    if unit is None:
+        return text
+    values = [m["value"] + unit["unit"] for m in _ROW_VALUE.finditer(text)]
+    return text + ("；" + "；".join(values) if values else "")
+
+
+# The note after a plan's clause naming the departments in charge of it: (牵头单位:…), (责任单位:…).
+RESPONSIBILITY_NOTE = re.compile(r"(?:牵头|责任|参与)单位\s*[:：]")
+_MEASURE_UNIT = r"(?:公里|千米|厘米|公分|平方米|平米|米|亩|公斤|千克|斤)"
 _MONEY = r"\d[\d.,]*\s*(?:万|千|百)?元|元\s*/"
 _COUNTED = r"[一二两三四五六七八九十百千万]+\s*(?:个|所|家|座|处|项|名|张|间|位|条|人)"
 _NUMBER = rf"\d|{_COUNTED}|百分之|全覆盖|全部|每个|每所"
+
+_NUMBER_RE = re.compile(_NUMBER)
+# Years, ages and dates are numbers that count nothing (到2026年, 0-14岁儿童, 3月1日).
+_NOT_A_COUNT = re.compile(r"\d{4}\s*年|\d+\s*(?:[-~至到]\s*\d+\s*)?(?:周)?岁|\d+\s*月\s*(?:\d+\s*[日号])?")
 
 DETAIL_TYPES: tuple[DetailType, ...] = (
     DetailType(
         "fee",
         "具体收费或金额",
         re.compile(
-            r"多少钱|几块钱|几百块|几千块|多少元|收费标准|费用(是)?多少|价格|价钱|票价|门票|学费|伙食费|托育费|"
+            r"多少钱|几块钱|几百块|几千块|多少元|收费标准|费用(是)?多少|价格(是|大概|大约)?(多少|几何|怎么样|贵)|(什么|啥)价格?|价钱|票价|门票|学费|伙食费|托育费|"
             r"(怎么|如何|咋个?|哪能)收费|收费(多少|怎么算|标准)|按(小时|天|月|次)(算|收)|(优惠|便宜|减免)(了)?多少|"
-            r"(补贴|补助|奖励|救助|报销|发|给|领|交|缴|花|收)(了)?多少(钱|元|块)?|"
+            r"(补贴|补助|奖励|救助|报销|补|发|给|领|交|缴|花|收)(了)?多少(钱|元|块)?|多少[\u4e00-\u9fff]{0,3}费|"
             r"(一|每)(个月|月|年|学期|天|次|节课)(要)?(交|收)?多少(钱|元|块)?|标准是多少|能(领|拿)多少(钱|元)?"
         ),
         _pattern(_MONEY),
@@ -203,7 +279,8 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"几天|多少天|多少日|几个月|几周|几年(?!级)|多长时间|多久|几个小时|多少小时|几小时|多少个小时"
         ),
         _pattern(
-            r"\d+\s*个?\s*(?:天|日|周|星期|月|年|小时|钟头|分钟|学时)|"
+            # A length of time, not a year (2030年规划 states no duration).
+            r"(?<!\d)\d{1,3}\s*个?\s*(?:天|日|周|星期|月|年|小时|钟头|分钟|学时)|"
             r"[一二两三四五六七八九十]+\s*个?\s*(?:天|日|周|星期|月|小时|钟头|分钟|学时)|"
             r"至[^。；]{0,6}周岁"
         ),
@@ -214,6 +291,15 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         re.compile(r"哪天|哪一天|几号(?!楼)|几月几|具体日期|什么日子|开幕|开营|哪天开始|几时开始|啥辰光开始"),
         _pattern(
             r"\d+\s*月\s*\d+\s*[日号]|[一二三四五六七八九十]+月[一二三四五六七八九十]+日|[上中下]旬|月底|月初"
+        ),
+    ),
+    DetailType(
+        "month",
+        "具体月份",
+        re.compile(r"几月份?|哪个月|什么月份|啥月份"),
+        _pattern(
+            r"\d{1,2}\s*月|[一二三四五六七八九十]+月|[上下]半年|季度|春季|夏季|秋季|冬季|春节|国庆|六一|儿童节|"
+            r"暑期|暑假|寒假|开学|学期"
         ),
     ),
     DetailType(
@@ -252,6 +338,17 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         ),
     ),
     DetailType(
+        "agency",
+        "负责的具体部门",
+        re.compile(
+            r"哪(个|几个|些|几)(部门|单位)|(部门|单位)(是|有)?哪(个|几个|些|几)|什么部门|哪些部门|哪个单位|哪家单位|什么单位|归哪个?(部门|单位)|哪个机构负责|由谁负责|谁负责"
+        ),
+        _pattern(
+            r"责任单位|牵头|负责|主管|区[\u4e00-\u9fff]{1,6}(?:局|委|委员会|办|中心|团委|妇联|残联|法院|检察院)|"
+            r"团区委|妇联|民政|教委|教育局|卫健委|卫生健康|公安|人社|医保"
+        ),
+    ),
+    DetailType(
         "list",
         "具体名单",
         re.compile(
@@ -276,10 +373,19 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "具体地点或地址",
         re.compile(
             r"在哪(?!些|几|一年|天|年)|在哪里|在哪儿|哪里有|哪儿有|哪里可以|哪里能|什么地方|啥地方|哪个地方|"
-            r"位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方"
+            r"位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方|(去|到|在)哪(个|家|所|间)"
         ),
         names_a_place,
         not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(儿)?(申请|办理|办|报名|预约|领取|申领|领|登记)"),
+    ),
+    DetailType(
+        "measure",
+        "具体尺寸或身高",
+        re.compile(
+            r"多高|多重|多长|多宽|多大面积|(身高|体重|长度|面积)(是|要|有|在)?多少|"
+            r"(多少|几)(公里|千米|米|厘米|公分|平方米|平米|亩|公斤|千克|斤)"
+        ),
+        _pattern(rf"\d+(?:\.\d+)?\s*{_MEASURE_UNIT}|[一二两三四五六七八九十]+\s*{_MEASURE_UNIT}"),
     ),
     DetailType(
         "eligibility",
@@ -287,30 +393,19 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         re.compile(
             r"几岁|多大(的|了)?(孩子|小孩|娃|宝宝|年龄)?(能|可以|才|就)|多少岁|年龄|什么条件|啥条件|哪些条件|"
             r"符合(什么|哪些)|谁(可以|能)|哪些人(可以|能)|什么人(可以|能)|有没有资格|资格|户口|户籍|外地(人|户口|的)|非本地|"
-            r"外来|随迁|没有户口|多高|身高|多重"
+            r"外来|随迁|没有户口|(什么|啥子?|哪)样的?(人|人家|家庭|孩子|小孩|娃|娃儿)|(怎样|怎么|咋个?)才算|算不算"
         ),
         _pattern(
             r"\d+\s*(?:周)?岁|\d+\s*个月|月龄|年龄|户籍|常住|非户籍|随迁|流动|外来|来沪|条件|适龄|对象|面向|"
-            r"低保|困境|残疾|孤儿|婴幼儿|学龄前|在校|初中|小学|高中|中小学生|[一二三四五六七八九十]+周岁|"
-            r"\d+(?:\.\d+)?\s*(?:米|厘米|公斤|千克)"
+            r"低保|困境|残疾|孤儿|婴幼儿|学龄前|在校|初中|小学|高中|中小学生|[一二三四五六七八九十]+周岁"
         ),
-    ),
-    DetailType(
-        "agency",
-        "负责的具体部门",
-        re.compile(
-            r"哪个部门|什么部门|哪些部门|哪个单位|哪家单位|什么单位|归哪个?(部门|单位)|哪个机构负责|由谁负责|谁负责"
-        ),
-        _pattern(
-            r"责任单位|牵头|负责|主管|区[\u4e00-\u9fff]{1,6}(?:局|委|委员会|办|中心|团委|妇联|残联|法院|检察院)|"
-            r"团区委|妇联|民政|教委|教育局|卫健委|卫生健康|公安|人社|医保"
-        ),
+        only_new=True,
     ),
     DetailType(
         "service",
         "服务安排",
         re.compile(
-            r"(?:[\u4e00-\u9fff]不)?(?P<term>管饭|供餐|午餐|午饭|早餐|晚饭|伙食|饭菜|点心|午睡|午休|接送|校车|班车|"
+            r"(?:[\u4e00-\u9fff]不)?(?P<term>管饭|供餐|午餐|午饭|中饭|早餐|晚饭|伙食|饭菜|点心|午睡|午休|接送|校车|班车|"
             r"停车位|停车场|车位|住宿|宿舍|洗澡|空调|监控|摄像头|热水|尿布台|婴儿车|推车|宠物)"
         ),
         lambda text: False,  # stated only where the service the question names is (DetailType.states)
@@ -320,20 +415,45 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "具体数量",
         re.compile(
             r"多少(个|所|家|名|座|处|项|条|张|间|人|位|万|床|张床)|"
-            # 被几个同学欺负: "a few", not "how many".
-            r"(?<![被跟和与同让给])几(个|所|家|座|处|项|条|张|针|剂|折)(?!月)|"
+            # 被几个同学欺负: "a few", not "how many"; 那几条步道: "those"; 哪几个阶段: "which".
+            r"(?<![被跟和与同让给那这哪])几(个|所|家|座|处|项|条|张|针|剂|折)(?!月)|"
             r"(率|比例|比重|占比)(是|要|达到|要达到|能达到|有)?多少|百分之几|达到多少|目标是多少|建多少|有多少|"
             r"(涨|降|增加|减少|提高|降低|增长|扣|减)(了)?多少"
         ),
-        _pattern(_NUMBER),
+        lambda text: bool(_NUMBER_RE.search(_NOT_A_COUNT.sub("", text))),
     ),
 )
 
 BY_NAME = {t.name: t for t in DETAIL_TYPES}
 
 
+# Chongqing speech asks "how many" with 好多 and "when" with 好久 (产假能休好多天, 阅读包好久发); after
+# 有/很/这 they mean "many" and "long" as in Mandarin (有好多人, 好久没去), except before a unit: 有好多
+# 公里 asks how far. Only in the part of the question that asks (小区好多人遛狗，… tells, it does not ask).
+_ASKED_HERE = r"(?=[^，,。；;！!？?]{0,10}(?:[？?]|$))"  # in the part of the question that asks
+_ASKING_FORMS = (
+    (
+        re.compile(
+            r"(?:(?<![有很这那太])好多(?=[个张次回家所名位条间座项人])|好多(?=[天年月日周岁公里米元块钱]|小时))"
+            + _ASKED_HERE
+        ),
+        "多少",
+    ),
+    (re.compile(r"(?<![有很这那太])好久(?!没|不|以前|之前|了|都)" + _ASKED_HERE), "什么时候"),
+    (re.compile(r"哪个时候|啥子时候|哪阵子?"), "什么时候"),
+)
+
+
+def asking_form(question: str) -> str:
+    """Return the question with regional ways of asking how many and when in standard Mandarin."""
+    for pattern, standard in _ASKING_FORMS:
+        question = pattern.sub(standard, question)
+    return question
+
+
 def asked_detail(question: str, types: Sequence[DetailType] = DETAIL_TYPES) -> DetailType | None:
     """Return the kind of detail the question asks for (the first type whose wording matches), or None."""
+    question = asking_form(question)
     for detail in types:
         if detail.asked_in(question):
             return detail

@@ -41,6 +41,8 @@ TRAILING_PARTICLES = "呢吗嘛吧啊呀哈哦噢么伐噻咧撒哇"
 DIALECT_PARTICLES = "伐噻咧撒哇"
 _CLAUSE_PARTICLE = re.compile(rf"(?<=[\u4e00-\u9fff])(?<!步)[{DIALECT_PARTICLES}](?=[,，。.?？!！;；\s]|$)")
 _SPACE = re.compile(r"\s+")
+# A last character that completes a word is no particle: 是什么, 该怎么, 干嘛.
+_ENDS_A_WORD = re.compile(r"(?:[什怎那这多要]么|干嘛)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # --- characters that are not what they look like: one rule for every channel (API, WeChat, CLI) ------
@@ -133,7 +135,7 @@ def strip_fillers(text: str) -> str:
         text = text.replace(phrase, " ")
     text = _CLAUSE_PARTICLE.sub("", text)
     text = text.strip(" ,，。.!！?？~～、")
-    while text and text[-1] in TRAILING_PARTICLES and len(text) > 2:
+    while text and text[-1] in TRAILING_PARTICLES and len(text) > 2 and not _ENDS_A_WORD.search(text):
         text = text[:-1].rstrip(" ,，。.!！?？~～")
     return _SPACE.sub(" ", text).strip()
 

@@ -70,6 +70,10 @@ def _min_target_freq(word: str) -> int:
     return COMMON_WORD_FREQ if len(word) <= MIN_WORD_CHARS else 1
 
 
+# Structural particles: typed for what they are (的, 地 and 得 all read de, and have rarer readings).
+_PARTICLES = frozenset("的地得了着")
+
+
 @lru_cache(maxsize=200_000)
 def toneless_pinyin(text: str) -> tuple[str, ...]:
     """Return the toneless syllables of `text`, read in context (重庆 -> chong qing); memoised, so an
@@ -173,8 +177,8 @@ class TypoCorrector:
     def from_index(cls, index: LoadedIndex) -> TypoCorrector:
         """Return a corrector over a loaded index's vocabulary (about 0.1 s for the bundled corpus).
 
-        Targets are the index's Chinese terms found in at least `MIN_DOC_FREQ` clauses that are
-        domain terms or words of jieba's dictionary (two-character ones common there: the rare ones
+        Targets are the index's domain terms, and its Chinese terms found in at least `MIN_DOC_FREQ`
+        clauses that are words of jieba's dictionary (two-character ones common there: the rare ones
         are mostly fragments that search-mode cutting emits, 生儿 of 新生儿, 家儿 of 国家儿童), plus
         the terms of three or more characters the documents put in quotation marks ("宝宝屋").
         Character bigrams are left as typed but never become corrections.
@@ -186,11 +190,12 @@ class TypoCorrector:
         domain_terms = {normalize_text(t) for t in read_word_list(DOMAIN_DICT_PATH)} | set(
             index.tokenizer.extra_terms
         )
+        # A domain term is a curated concept, not a fragment: one clause holding it is enough (暑托班).
         words = [
             (term, int(doc_freq[column]))
             for term, column in vocabulary.items()
-            if doc_freq[column] >= MIN_DOC_FREQ
-            and (term in domain_terms or dictionary.get(term, 0) >= _min_target_freq(term))
+            if (term in domain_terms and doc_freq[column] >= 1)
+            or (doc_freq[column] >= MIN_DOC_FREQ and dictionary.get(term, 0) >= _min_target_freq(term))
         ]
         quoted: dict[str, int] = {}
         for clause in index.clauses:
@@ -345,8 +350,9 @@ class TypoCorrector:
                         continue
                     seen.add(word)
                     changed = tuple(i for i in range(size) if word[i] != window[i])
-                    # A typo keeps at least one character of the word it stands for.
-                    if 1 <= len(changed) <= max_changed:
+                    # A typo keeps at least one character of the word it stands for; a structural
+                    # particle is meant as typed, whatever its rarer readings (年的 is not 年底: 的 as dǐ).
+                    if 1 <= len(changed) <= max_changed and not any(window[i] in _PARTICLES for i in changed):
                         candidate = _Candidate(
                             start, start + size, word, is_fuzzy, changed, self._doc_freq[word]
                         )

@@ -81,3 +81,34 @@ def test_single_retriever_modes_ignore_fusion_weights(dense_index: Path) -> None
         assert all(h.retrievers == ("bm25",) for h in hybrid.hits)
     finally:
         path.write_text(json.dumps(data))
+
+
+def test_the_sweep_scores_a_policy_as_the_finished_answers_would(dense_index: Path) -> None:
+    """The sweep decides drafts without writing answers; statuses and first clauses must be the same."""
+    from dataclasses import replace
+
+    from eval.calibrate import CALIBRATION_SPLIT, DraftedQuestion, draft_questions, score_policy
+    from rag.models import STATUS_FOUND, Answer
+
+    engine = Engine.from_dir(dense_index)
+    dev = [q for q in load_questions() if q.split == CALIBRATION_SPLIT][:120]
+    drafted = draft_questions(engine, dev, False)
+    policy = replace(engine.policy, min_detail_best=0.5)
+    figures = score_policy(engine, drafted, policy)
+
+    def finished(item: DraftedQuestion) -> Answer:
+        return item.draft if isinstance(item.draft, Answer) else engine.finish(item.draft, policy)
+
+    answers = [finished(item) for item in drafted]
+    answerable = [(item, a) for item, a in zip(drafted, answers, strict=True) if item.question.answerable]
+    not_found = sum(a.status != STATUS_FOUND for _, a in answerable) / len(answerable)
+    assert figures["wrongly_not_found"] == pytest.approx(not_found)
+    from eval.metrics import is_gold_hit
+
+    top = sum(
+        a.status == STATUS_FOUND
+        and bool(a.hits)
+        and any(is_gold_hit(a.hits[0].clause, g) for g in item.question.gold)
+        for item, a in answerable
+    )
+    assert figures["hit_at_1"] == pytest.approx(top / len(answerable))

@@ -54,6 +54,19 @@ def test_a_stating_sentence_is_judged_against_what_its_clause_covers() -> None:
     assert decide([Assessed(7, 0.6, None, 0.25)], BY_NAME["duration"], POLICY).status == STATUS_PARTIAL
 
 
+def test_a_stating_clause_must_cover_a_share_of_what_the_best_clause_covers() -> None:
+    # 孤独症筛查要钱吗: the best clause is about the screening and states no fee; a clause found for "孩子"
+    # states a subsidy of 300元 about another subject, covering a quarter of what the best one covers.
+    policy = AnswerPolicy(min_coverage=0.2, min_similarity=0.85, min_detail_coverage=0.7, min_detail_best=0.6)
+    assessed = [Assessed(7, 1.0, None, 0.0), Assessed(3, 0.25, None, 0.25)]
+    assert decide(assessed, BY_NAME["free"], policy).status == STATUS_PARTIAL
+    assert decide(assessed, BY_NAME["free"], POLICY).status == STATUS_FOUND  # the rule off (0.0)
+    # A stating clause nearly as close to the topic as the best one answers.
+    assessed = [Assessed(7, 0.5, None, 0.0), Assessed(3, 0.45, None, 0.4)]
+    decision = decide(assessed, BY_NAME["free"], policy)
+    assert decision.status == STATUS_FOUND and decision.order == (3, 7)
+
+
 def test_clauses_stating_the_detail_move_first() -> None:
     assessed = [Assessed(7, 0.6, None, 0.0), Assessed(3, 0.5, None, 0.8), Assessed(9, 0.4, None, 0.0)]
     decision = decide(assessed, BY_NAME["free"], POLICY)

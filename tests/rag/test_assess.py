@@ -34,3 +34,16 @@ def test_only_the_first_clauses_are_assessed(engine: Engine) -> None:
     first, second = assess_candidates(engine.features, words, candidates, None, fee, depth=1, question=asked)
     assert (first.coverage, first.detail_coverage, first.similarity) == (1.0, 1.0, None)
     assert (second.coverage, second.detail_coverage) == (0.0, None)
+
+
+def test_a_responsibility_note_names_who_is_in_charge_of_the_whole_clause(engine: Engine) -> None:
+    # yuzhong-plan (40): the checks before hiring are its body; (牵头单位:区公安分局,…) names who leads.
+    agency, position = BY_NAME["agency"], _position(engine, "(40)")
+    asked = "学校招老师会不会查他以前有没有伤害过小孩，是哪个单位负责入职查询"
+    words = engine.coverage.topic_words(agency.without_asking(asked))
+    assert detail_coverage(engine.features, position, words, agency, asked) == engine.features.topic_coverage(
+        words, position
+    )
+    # A clause without such a note is judged sentence by sentence, as any other detail.
+    fee = BY_NAME["fee"]
+    assert detail_coverage(engine.features, position, words, fee, asked) == 0.0

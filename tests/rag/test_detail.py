@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from eval.labels import load_questions
-from rag.detail import BY_NAME, DETAIL_TYPES, asked_detail, names_a_place, states_detail
+from rag.detail import (
+    BY_NAME,
+    DETAIL_TYPES,
+    asked_detail,
+    asked_kind,
+    names_a_place,
+    states_detail,
+    with_row_units,
+)
 from rag.normalize import normalize_question, to_standard_mandarin
 
 
@@ -40,6 +48,18 @@ from rag.normalize import normalize_question, to_standard_mandarin
         ("托育补贴归哪个部门管", "agency"),
         ("长宁宝宝屋街镇覆盖率要达到多少", "number"),
         ("儿童医院床位今年增加了多少", "number"),
+        # Chongqing asks how many with 好多 and when with 好久 / 哪个时候.
+        ("我在大渡口上班，马上要生了，产假到底能休好多天", "duration"),
+        ("渝中每千个娃儿摊到好多张儿科床位", "number"),
+        ("渝中给娃儿发的免费阅读包，一般是好久发", "date"),
+        ("学校那个免费HPV疫苗是哪个时候打", "date"),
+        ("广西这种一个月能补多少生活费", "fee"),
+        ("朝天门那个儿童服装博览会一般每年几月份办", "month"),
+        ("广西坐公交，小孩多高以内可以免票", "measure"),
+        ("渝中那几条山城步道，一条大概有好多公里", "measure"),
+        ("大渡口0到6岁免费体检，要去哪个医院或者哪个点做", "place"),
+        ("渝中这个三年行动计划是哪几个部门牵头定的", "agency"),
+        ("渝中区儿童友好城市建设的牵头协调部门是哪几个", "agency"),
     ],
 )
 def test_the_asked_detail_is_recognised(question: str, expected: str | None) -> None:
@@ -56,6 +76,11 @@ def test_the_asked_detail_is_recognised(question: str, expected: str | None) -> 
         "渝中区托育服务有什么政策",
         "广西如何推进城市公共空间适儿化改造",
         "有哪些措施",
+        "在广西带孩子去景区，儿童免票的身高限制会不会放宽一点",  # whether, not which height
+        "价格普惠且有一定收益的公益性儿童服务设施项目能否纳入专项债券支持范围",  # 价格 is no question
+        "渝中是不是有好多儿童友好公园",  # 有好多: many, not how many
+        "我们小区好多人遛狗不牵绳，老追着小孩跑，规划里有没有讲到管狗的",  # tells, does not ask
+        "大渡口儿童发展规划实施的监测评估分哪几个阶段",  # which stages, not how many
     ],
 )
 def test_questions_about_a_topic_ask_for_no_detail(question: str) -> None:
@@ -65,7 +90,7 @@ def test_questions_about_a_topic_ask_for_no_detail(question: str) -> None:
 # What a labelled detail question asks for, in the eval set's words, and the types that may recognise it.
 LABEL_TO_TYPES = {
     "fee": {"fee", "free"},
-    "amount": {"number", "duration", "fee", "frequency"},
+    "amount": {"number", "duration", "fee", "frequency", "measure"},
     "time": {"hours", "date", "duration", "day", "frequency"},
     "place": {"place", "list", "address"},
     "procedure": {"procedure"},
@@ -107,6 +132,14 @@ def test_detail_questions_of_the_eval_set_are_recognised() -> None:
         ("eligibility", "开展0-6岁儿童孤独症筛查。", "开展孤独症筛查。"),
         ("agency", "（责任单位：区卫健委）", "加强儿童健康管理。"),
         ("number", "建成10所儿童友好医院。", "建成一批儿童友好医院。"),
+        (
+            "number",
+            "到2026年至少建设3个儿童友好公园。",
+            "到2026年，为0-6岁儿童提供健康管理服务。",
+        ),  # years, ages
+        ("measure", "身高1.2米以下的儿童免票。", "适当放宽对儿童免票或半价票身高的要求。"),
+        ("month", "每年6月举办儿童服装博览会。", "定期举办儿童服装博览会。"),
+        ("duration", "保障幼儿每天在园2小时户外活动。", "类别：儿童与健康；序号：7；2030年规划：≥90；"),
     ],
 )
 def test_a_clause_with_and_without_the_asked_detail(
@@ -116,10 +149,40 @@ def test_a_clause_with_and_without_the_asked_detail(
     assert not states_detail(BY_NAME[detail], without_detail)
 
 
+def test_an_indicator_row_states_its_values_in_its_unit() -> None:
+    row = "类别：儿童与健康；序号：17；指标名称（单位）：小学生每天睡眠时间（小时）；2030年规划：≥10；"
+    assert with_row_units(row).endswith("≥10小时")
+    assert states_detail(BY_NAME["duration"], row)
+    assert with_row_units("推进儿童友好公园建设。") == "推进儿童友好公园建设。"
+
+
+def test_a_quoted_name_answers_a_question_asking_for_a_name_only() -> None:
+    programmes = "深入实施“七彩假期”“情暖童心”等关爱服务"
+    assert states_detail(BY_NAME["list"], programmes, "关爱留守儿童的志愿服务项目叫什么名字")
+    assert not states_detail(
+        BY_NAME["list"], "打造“小马姐姐工作室”等未保工作品牌", "那9家儿童友好学校是哪几所"
+    )
+    # The quoted word the question was asked by is the topic, not an answer.
+    assert not states_detail(BY_NAME["list"], "全面推进社区托育“宝宝屋”建设", "宝宝屋叫什么名字")
+
+
 def test_a_named_place_is_told_from_a_kind_of_place() -> None:
     assert names_a_place("开展江苏街道社区卫生服务中心海派儿科推拿特色专科建设")
     assert names_a_place("完善苏河沿岸桥下空间、华政步道、外环绿道")
     assert names_a_place("地址：长宁路1000号")
+    assert names_a_place("将解放碑—朝天门世界知名商圈、龙湖时代天街商圈打造成儿童友好商圈")
+
+
+def test_a_list_question_naming_a_kind_of_place_needs_names_of_that_kind() -> None:
+    assert asked_kind("大渡口哪些小区有24小时自助图书馆") == "小区"
+    assert asked_kind("是哪几个商圈") == "商圈"
+    assert asked_kind("具体是哪10所") == ""
+    library = "新建城市居住小区同步规划建设24小时自助图书馆或阅览室，规划建设长江音乐图书馆。"
+    assert names_a_place(library) and not names_a_place(library, "小区")
+    assert not names_a_place("建成党史馆、方志馆、区青少年活动中心等项目", "小区")
+    assert names_a_place("推进中山公园、虹桥公园等一批融有儿童元素的公园建设", "公园")
+    question = "大渡口哪些小区有24小时自助图书馆"
+    assert not states_detail(BY_NAME["list"], library, question)
     assert not names_a_place("推进儿童友好公园建设")
     assert not names_a_place("依托儿童医院、骨科医院、妇幼保健院等建成10所儿童友好医院")
 

@@ -147,9 +147,23 @@ def test_normalize_question_width_traditional_and_fillers() -> None:
     assert normalize_question("   ") == ""
 
 
+def test_a_question_word_at_the_end_keeps_its_last_character() -> None:
+    assert normalize_question("渝中区到2025年的目标是什么？") == "渝中区到2025年的目标是什么"
+    assert normalize_question("孩子被欺负了该怎么") == "孩子被欺负了该怎么"
+    assert normalize_question("宝宝屋收费吗？") == "宝宝屋收费"
+
+
 def test_expand_synonyms_appends_document_terms() -> None:
     expanded = expand_synonyms("看娃的地方")
     assert expanded.startswith("看娃的地方") and "托育" in expanded
+
+
+def test_a_single_character_takes_only_whole_thesaurus_entries() -> None:
+    from rag.coverage import expansions
+
+    # 建 (建几个公园) is not 建议 -> 参与 意见; a whole two-character word still finds the entry it is in.
+    assert "意见" not in expansions("建")
+    assert "意见" in expansions("建议")
 
 
 def test_places_from_metadata(places: PlaceIndex) -> None:
