@@ -286,4 +286,3 @@ def split_glued_heading(rest: str, max_len: int = 20) -> int | None:
         if any(head.endswith(word) for word in _HEADING_FINAL) and tail.startswith(_BODY_INITIAL):
             return end
     return None
-
