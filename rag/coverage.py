@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from index.tokenize import normalize_text
 from rag.normalize import RESOURCES, load_synonyms
 
 _NUMBER = re.compile(r"[\d.%]+")
@@ -30,7 +31,8 @@ def expansions(word: str) -> tuple[str, ...]:
     for spoken, expansion in load_synonyms():
         # A single character is part of too many entries (建 of 建议 is not 意见): only whole entries.
         if spoken in word or (len(word) > 1 and word in spoken):
-            terms.extend(expansion.split())
+            # In the form the clause tokens have (NFKC, lower case: AED is the token aed).
+            terms.extend(normalize_text(t) for t in expansion.split())
     return tuple(terms)
 
 

@@ -25,7 +25,7 @@ from corpus.placenames import province_names
 _FACILITY = (
     "公园|医院|保健院|卫生院|绿道|步道|广场|图书馆|博物馆|科技馆|美术馆|少年宫|体育馆|体育场|"
     "活动中心|体操中心|文化馆|文化宫|学校|小学|中学|幼儿园|托育园|儿童之家|驿站|街道|社区|滨江|沿线|沿岸|"
-    "商圈|天街|景区|乐园"
+    "商圈|天街|景区|乐园|片区|园区|街区"
 )
 _FACILITY_WORD = re.compile(rf"(?:{_FACILITY})$")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|巷|弄|大道)\s*\d+\s*号|\d+\s*(?:号楼|栋|单元|室)")

@@ -171,6 +171,7 @@ def test_a_named_place_is_told_from_a_kind_of_place() -> None:
     assert names_a_place("完善苏河沿岸桥下空间、华政步道、外环绿道")
     assert names_a_place("地址：长宁路1000号")
     assert names_a_place("将解放碑—朝天门世界知名商圈、龙湖时代天街商圈打造成儿童友好商圈")
+    assert names_a_place("在朝天门片区升级建设儿童用品流通基地")
 
 
 def test_a_list_question_naming_a_kind_of_place_needs_names_of_that_kind() -> None:

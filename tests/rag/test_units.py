@@ -164,6 +164,8 @@ def test_a_single_character_takes_only_whole_thesaurus_entries() -> None:
     # 建 (建几个公园) is not 建议 -> 参与 意见; a whole two-character word still finds the entry it is in.
     assert "意见" not in expansions("建")
     assert "意见" in expansions("建议")
+    # Terms come in the form clause tokens have: AED is indexed as aed.
+    assert "aed" in expansions("除颤") and "AED" not in expansions("除颤")
 
 
 def test_places_from_metadata(places: PlaceIndex) -> None:
