@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
@@ -32,6 +32,7 @@ from rag.calibration import save_calibration
 from rag.engine import RETRIEVER_BM25, RETRIEVER_VECTOR, Engine
 from rag.models import MODE_HYBRID, STATUS_FOUND, STATUS_NOT_FOUND, STATUS_PARTIAL, Answer
 from rag.rerank import rerank
+from rag.retrieve import FusionConfig
 
 # (bm25 weight, vector weight); (1, 0) and (0, 1) are the single retrievers.
 WEIGHT_GRID: tuple[tuple[float, float], ...] = (
@@ -55,7 +56,8 @@ POLICY_GRID: dict[str, tuple[float, ...]] = {
     "min_detail_topic": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 2.0),
     "min_detail_best": (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
-# Re-ranking weights (rag/retrieve.py FusionConfig): topic coverage and similarity beside the fused score.
+# Re-ranking weights, named as the fields of rag/retrieve.py FusionConfig: topic coverage, similarity and
+# the best sentence's coverage beside the fused score.
 RERANK_GRID: dict[str, tuple[float, ...]] = {
     "coverage_weight": (0.0, 0.1, 0.2, 0.3, 0.5),
     "similarity_weight": (0.0, 1.0, 2.0, 4.0, 8.0),
@@ -94,6 +96,12 @@ def calibrate_fusion(
     return dict(best["weights"]), trials
 
 
+def with_rerank(fusion: FusionConfig, weights: Mapping[str, float]) -> FusionConfig:
+    """Return the fusion settings with every re-ranking weight of the grid taken from `weights`."""
+    chosen: dict[str, Any] = {name: weights[name] for name in RERANK_GRID}
+    return replace(fusion, **chosen)
+
+
 def calibrate_rerank(
     engine: Engine, questions: Sequence[EvalQuestion], progress: bool = False
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
@@ -115,15 +123,11 @@ def calibrate_rerank(
         cases.append((head, features, gold))
     vectors_live = RETRIEVER_VECTOR in engine.retrievers
     trials: list[dict[str, Any]] = []
-    for coverage_weight, similarity_weight, sentence_weight in product(*RERANK_GRID.values()):
-        if similarity_weight and not vectors_live:
+    for values in product(*RERANK_GRID.values()):
+        setting = dict(zip(RERANK_GRID, values, strict=True))
+        if setting["similarity_weight"] and not vectors_live:
             continue
-        config = replace(
-            plain.fusion,
-            coverage_weight=coverage_weight,
-            similarity_weight=similarity_weight,
-            sentence_weight=sentence_weight,
-        )
+        config = with_rerank(plain.fusion, setting)
         top1 = reciprocal = 0.0
         for head, features, gold in cases:
             order = rerank(head, features, config)
@@ -133,23 +137,13 @@ def calibrate_rerank(
         count = max(len(cases), 1)
         trials.append(
             {
-                "coverage_weight": coverage_weight,
-                "similarity_weight": similarity_weight,
-                "sentence_weight": sentence_weight,
+                **setting,
                 "hit_at_1": top1 / count,
                 "mrr": reciprocal / count,
             }
         )
-    best = max(
-        trials,
-        key=lambda t: (
-            t["hit_at_1"],
-            t["mrr"],
-            -t["coverage_weight"],
-            -t["similarity_weight"],
-            -t["sentence_weight"],
-        ),
-    )
+    # Ties go to the smaller weights, in the grid's order.
+    best = max(trials, key=lambda t: (t["hit_at_1"], t["mrr"], *(-t[name] for name in RERANK_GRID)))
     chosen = {name: best[name] for name in RERANK_GRID}
     return chosen, trials
 
@@ -285,14 +279,7 @@ def calibrate_index(
             report(f"fusion weights chosen on the {CALIBRATION_SPLIT} split: {weights}")
         engine = engine.with_settings(fusion=replace(engine.fusion, weights=tuple(weights.items())))
     rerank_weights, rerank_trials = calibrate_rerank(engine, questions, progress)
-    engine = engine.with_settings(
-        fusion=replace(
-            engine.fusion,
-            coverage_weight=rerank_weights["coverage_weight"],
-            similarity_weight=rerank_weights["similarity_weight"],
-            sentence_weight=rerank_weights["sentence_weight"],
-        )
-    )
+    engine = engine.with_settings(fusion=with_rerank(engine.fusion, rerank_weights))
     if report:
         report(f"re-ranking weights chosen on the {CALIBRATION_SPLIT} split: {rerank_weights}")
     if report:

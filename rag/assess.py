@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.answer import Assessed
-from rag.detail import RESPONSIBILITY_NOTE, DetailType, states_detail
+from rag.detail import DetailType, states_detail
 from rag.features import ClauseFeatures
 from rag.retrieve import Candidate
 
@@ -39,10 +39,9 @@ def detail_coverage(
     features: ClauseFeatures, position: int, words: Sequence[str], detail: DetailType, question: str
 ) -> float:
     """How much of the question's topic the clause's sentences stating the asked detail cover (their own
-    words plus the headings above them); 0.0 when no sentence states such a detail. A responsibility
-    note ((牵头单位:区公安分局,参与单位:区教委、区检察院)) names who is in charge of the whole clause."""
-    if detail.name == "agency" and any(
-        RESPONSIBILITY_NOTE.search(s.text) for s in features.sentences(position)
-    ):
+    words plus the headings above them); 0.0 when no sentence states such a detail. A note stating it for
+    the whole clause ((牵头单位:区公安分局,…) for the department in charge) covers what the clause covers."""
+    note = detail.clause_note
+    if note is not None and any(note.search(s.text) for s in features.sentences(position)):
         return features.topic_coverage(words, position)
     return features.sentence_coverage(words, position, lambda text: states_detail(detail, text, question))

@@ -27,7 +27,6 @@ _FACILITY = (
     "活动中心|体操中心|文化馆|文化宫|学校|小学|中学|幼儿园|托育园|儿童之家|驿站|街道|社区|滨江|沿线|沿岸|"
     "商圈|天街|景区|乐园|片区|园区|街区"
 )
-_FACILITY_WORD = re.compile(rf"(?:{_FACILITY})$")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|巷|弄|大道)\s*\d+\s*号|\d+\s*(?:号楼|栋|单元|室)")
 # A district, city or province names where, not which facility (渝中区儿童友好公园 is a kind of park).
 _ADMINISTRATIVE = re.compile(r"(?:省|市|区|县|自治区|自治州|镇|乡)$|^(?:全国|中国)$")
@@ -53,11 +52,12 @@ class DetailType:
     name: str
     label: str  # what the documents do not state, in a sentence: "没有写明{topic}的{label}"
     asked: re.Pattern[str]
-    stated: Callable[[str], bool]
+    # Whether a text states such a detail, for the question asked (a service: the one it names).
+    stated: Callable[[str, str], bool]
     not_asked: re.Pattern[str] | None = None  # wording that looks like the question but is not
-    # Stated only by words the question does not hold: 困境儿童 names whom a clause is about, not who
-    # qualifies, when the question asks who among 困境儿童 can apply.
-    only_new: bool = False
+    # A note that states the detail for its whole clause ((牵头单位:区公安分局,…) names who is in charge
+    # of everything the clause says), not only for the sentence it is in.
+    clause_note: re.Pattern[str] | None = None
 
     def asked_term(self, question: str) -> str:
         """Return the words of the question that ask for the detail ("" when it does not ask)."""
@@ -68,17 +68,7 @@ class DetailType:
 
     def states(self, text: str, question: str = "") -> bool:
         """True when `text` states a detail of this kind (for a service: the service the question names)."""
-        text = with_row_units(text)
-        if self.name == "service":
-            term = self.asked_term(question)
-            return bool(term) and any(t in text for t in (term, *SERVICE_TERMS.get(term, ())))
-        if self.name == "list":
-            if _ASKS_A_NAME.search(question) and quotes_a_new_name(text, question):
-                return True
-            return names_a_place(text, asked_kind(question))
-        if self.only_new and question and isinstance(self.stated, _Stated):
-            return self.stated.new_to(text, question)
-        return self.stated(text)
+        return self.stated(with_row_units(text), question)
 
     def asked_in(self, question: str) -> bool:
         """True when the question asks for this kind of detail."""
@@ -91,21 +81,13 @@ class DetailType:
         return self.asked.sub("，", asking_form(question))
 
 
-@dataclass(frozen=True)
-class _Stated:
-    """A test of text by a pattern; `new_to` also asks that the match is not the question's own words."""
-
-    pattern: re.Pattern[str]
-
-    def __call__(self, text: str) -> bool:
-        return bool(self.pattern.search(text))
-
-    def new_to(self, text: str, question: str) -> bool:
-        return any(match.group(0) not in question for match in self.pattern.finditer(text))
-
-
-def _pattern(stated: str) -> _Stated:
-    return _Stated(re.compile(stated))
+def _pattern(stated: str, *, only_new: bool = False) -> Callable[[str, str], bool]:
+    """A test of text by a pattern; with `only_new`, a match must not be the question's own words
+    (困境儿童 in a clause about 困境儿童 says whom it is about, not who qualifies)."""
+    compiled = re.compile(stated)
+    if only_new:
+        return lambda text, question: any(m.group(0) not in question for m in compiled.finditer(text))
+    return lambda text, question: bool(compiled.search(text))
 
 
 @lru_cache(maxsize=1)
@@ -173,6 +155,14 @@ def quotes_a_new_name(text: str, question: str) -> bool:
     return any(name not in question for name in _QUOTED.findall(text))
 
 
+def names_the_listed(text: str, question: str) -> bool:
+    """True when the text names what a list question asks for: places of the kind it names (哪些小区),
+    or, asked what something is called, a quoted name (叫什么名字 -> "七彩假期")."""
+    if _ASKS_A_NAME.search(question) and quotes_a_new_name(text, question):
+        return True
+    return names_a_place(text, asked_kind(question))
+
+
 # What documents call the services residents name (摄像头 -> 视频监控).
 SERVICE_TERMS: dict[str, tuple[str, ...]] = {
     "管饭": ("午餐", "供餐", "用餐", "膳食", "餐饮"),
@@ -188,6 +178,20 @@ SERVICE_TERMS: dict[str, tuple[str, ...]] = {
     "停车场": ("停车",),
     "车位": ("停车",),
 }
+
+
+_SERVICE_ASKED = re.compile(
+    r"(?:[\u4e00-\u9fff]不)?(?P<term>管饭|供餐|午餐|午饭|中饭|早餐|晚饭|伙食|饭菜|点心|午睡|午休|接送|校车|班车|"
+    r"停车位|停车场|车位|住宿|宿舍|洗澡|空调|监控|摄像头|热水|尿布台|婴儿车|推车|宠物)"
+)
+
+
+def states_the_service(text: str, question: str) -> bool:
+    """True when the text names the service the question asks about, or what documents call it."""
+    match = _SERVICE_ASKED.search(question)
+    return match is not None and any(
+        t in text for t in (match["term"], *SERVICE_TERMS.get(match["term"], ()))
+    )
 
 
 def _is_administrative(word: str) -> bool:
@@ -217,7 +221,7 @@ def with_row_units(text: str) -> str:
 
 
 # The note after a plan's clause naming the departments in charge of it: (牵头单位:…), (责任单位:…).
-RESPONSIBILITY_NOTE = re.compile(r"(?:牵头|责任|参与)单位\s*[:：]")
+_RESPONSIBILITY_NOTE = re.compile(r"(?:牵头|责任|参与)单位\s*[:：]")
 _MEASURE_UNIT = r"(?:公里|千米|厘米|公分|平方米|平米|米|亩|公斤|千克|斤)"
 _MONEY = r"\d[\d.,]*\s*(?:万|千|百)?元|元\s*/"
 _COUNTED = r"[一二两三四五六七八九十百千万]+\s*(?:个|所|家|座|处|项|名|张|间|位|条|人)"
@@ -347,6 +351,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"责任单位|牵头|负责|主管|区[\u4e00-\u9fff]{1,6}(?:局|委|委员会|办|中心|团委|妇联|残联|法院|检察院)|"
             r"团区委|妇联|民政|教委|教育局|卫健委|卫生健康|公安|人社|医保"
         ),
+        clause_note=_RESPONSIBILITY_NOTE,
     ),
     DetailType(
         "list",
@@ -360,13 +365,13 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"(都有|有)?哪(些|几个)(?=医院|学校|幼儿园|公园|机构|场馆|托育机构|小区|社区|街道|街镇|县|区县|地方|单位|企业)|"
             r"(是|分别是|都是)哪(些|几个)(?!方面|措施|政策|内容|工作|任务)"
         ),
-        names_a_place,
+        names_the_listed,
     ),
     DetailType(
         "address",
         "具体地址",
         re.compile(r"地址|哪条路|哪条街|哪个路|什么路|门牌|几楼|几层|哪一?层|几号楼|怎么走|怎么去"),
-        lambda text: bool(_ADDRESS.search(text)),
+        lambda text, question: bool(_ADDRESS.search(text)),
     ),
     DetailType(
         "place",
@@ -375,7 +380,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"在哪(?!些|几|一年|天|年)|在哪里|在哪儿|哪里有|哪儿有|哪里可以|哪里能|什么地方|啥地方|哪个地方|"
             r"位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方|(去|到|在)哪(个|家|所|间)"
         ),
-        names_a_place,
+        lambda text, question: names_a_place(text),
         not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(儿)?(申请|办理|办|报名|预约|领取|申领|领|登记)"),
     ),
     DetailType(
@@ -397,18 +402,15 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         ),
         _pattern(
             r"\d+\s*(?:周)?岁|\d+\s*个月|月龄|年龄|户籍|常住|非户籍|随迁|流动|外来|来沪|条件|适龄|对象|面向|"
-            r"低保|困境|残疾|孤儿|婴幼儿|学龄前|在校|初中|小学|高中|中小学生|[一二三四五六七八九十]+周岁"
+            r"低保|困境|残疾|孤儿|婴幼儿|学龄前|在校|初中|小学|高中|中小学生|[一二三四五六七八九十]+周岁",
+            only_new=True,
         ),
-        only_new=True,
     ),
     DetailType(
         "service",
         "服务安排",
-        re.compile(
-            r"(?:[\u4e00-\u9fff]不)?(?P<term>管饭|供餐|午餐|午饭|中饭|早餐|晚饭|伙食|饭菜|点心|午睡|午休|接送|校车|班车|"
-            r"停车位|停车场|车位|住宿|宿舍|洗澡|空调|监控|摄像头|热水|尿布台|婴儿车|推车|宠物)"
-        ),
-        lambda text: False,  # stated only where the service the question names is (DetailType.states)
+        _SERVICE_ASKED,
+        states_the_service,
     ),
     DetailType(
         "number",
@@ -420,7 +422,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"(率|比例|比重|占比)(是|要|达到|要达到|能达到|有)?多少|百分之几|达到多少|目标是多少|建多少|有多少|"
             r"(涨|降|增加|减少|提高|降低|增长|扣|减)(了)?多少"
         ),
-        lambda text: bool(_NUMBER_RE.search(_NOT_A_COUNT.sub("", text))),
+        lambda text, question: bool(_NUMBER_RE.search(_NOT_A_COUNT.sub("", text))),
     ),
 )
 
