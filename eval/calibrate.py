@@ -9,7 +9,9 @@ thresholds. The test split is never looked at here.
   held back as partial or not_found counts as right; an unanswerable one answered partial, half), minus
   a heavy penalty for falling outside the targets with a margin (`MAX_WRONGLY_NOT_FOUND`,
   `MIN_HELD_BACK`); ties go to the setting that keeps hit@1, then to the earlier (more permissive) grid
-  value. The refusal thresholds are swept together, then the detail threshold, twice round.
+  value. The refusal thresholds are swept together, then the detail threshold, twice round. A setting is
+  chosen by its objective averaged with its grid neighbours' (`smoothed_objective`): the middle of a
+  plateau, not its edge, so that a new question set (or the test split) does not fall off a cliff.
 """
 
 from __future__ import annotations
@@ -231,30 +233,45 @@ def calibrate_policy(
         else [("min_coverage_alone",)]
     )
     steps.append(("min_detail_coverage", "min_detail_topic", "min_detail_best"))
-    best_score = score_policy(engine, drafted, policy)
     for _ in range(SWEEP_ROUNDS):
         for names in steps:
-            scored = []
-            for values in product(*(POLICY_GRID[name] for name in names)):
-                setting = dict(zip(names, values, strict=True))
-                candidate = policy.with_thresholds(setting)
-                figures = score_policy(engine, drafted, candidate)
-                trials.append({**setting, **figures})
-                order = -sum(POLICY_GRID[n].index(v) for n, v in setting.items())
-                scored.append((figures["objective"], figures["hit_at_1"], order, candidate))
+            grid = list(product(*(range(len(POLICY_GRID[name])) for name in names)))
+            scored: dict[tuple[int, ...], dict[str, Any]] = {}
+            for cell in grid:
+                setting = {n: POLICY_GRID[n][i] for n, i in zip(names, cell, strict=True)}
+                scored[cell] = {**setting, **score_policy(engine, drafted, policy.with_thresholds(setting))}
+            for cell, trial in scored.items():
+                trial["smoothed"] = smoothed_objective(scored, cell)
+                trials.append(trial)
                 if report:
-                    shown = " ".join(f"{n}={v:<5}" for n, v in setting.items())
+                    shown = " ".join(f"{n}={trial[n]:<5}" for n in names)
                     report(
-                        f"  {shown} objective {figures['objective']:.3f}  status accuracy "
-                        f"{figures['status_accuracy']:.3f}  wrongly not found "
-                        f"{figures['wrongly_not_found']:.3f}"
-                        f"  hit@1 {figures['hit_at_1']:.3f}"
+                        f"  {shown} objective {trial['objective']:.3f}  smoothed {trial['smoothed']:.3f}"
+                        f"  status accuracy {trial['status_accuracy']:.3f}  wrongly not found "
+                        f"{trial['wrongly_not_found']:.3f}  hit@1 {trial['hit_at_1']:.3f}"
                     )
-            objective, hit_at_1, _, chosen = max(scored, key=lambda s: (s[0], s[1], s[2]))
-            if (objective, hit_at_1) >= (best_score["objective"], best_score["hit_at_1"]):
-                policy = chosen
-                best_score = score_policy(engine, drafted, policy)
+            # Ties go to the better setting itself, then to hit@1, then to the more permissive values.
+            best = max(
+                scored,
+                key=lambda c: (scored[c]["smoothed"], scored[c]["objective"], scored[c]["hit_at_1"], -sum(c)),
+            )
+            policy = policy.with_thresholds({n: scored[best][n] for n in names})
     return policy, trials
+
+
+def smoothed_objective(scored: Mapping[tuple[int, ...], Mapping[str, float]], cell: tuple[int, ...]) -> float:
+    """The mean objective of a grid setting and its neighbours (one grid step away in any threshold).
+
+    A setting next to a cliff (one step stricter refuses many answerable questions) is a poor choice even
+    when it scores best itself: a new question set moves every score a little, so calibration picks the
+    middle of a plateau, not its edge.
+    """
+    near = [
+        trial["objective"]
+        for other, trial in scored.items()
+        if max(abs(a - b) for a, b in zip(other, cell, strict=True)) <= 1
+    ]
+    return sum(near) / len(near)
 
 
 def calibrate_index(

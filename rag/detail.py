@@ -58,10 +58,16 @@ class DetailType:
     # A note that states the detail for its whole clause ((牵头单位:区公安分局,…) names who is in charge
     # of everything the clause says), not only for the sentence it is in.
     clause_note: re.Pattern[str] | None = None
+    # Asked only in the part of the question that asks: 热水壶老怕小孩碰，有没有… tells of hot water, it
+    # does not ask whether a service provides it.
+    in_asking_part: bool = False
+
+    def _asked_text(self, question: str) -> str:
+        return asking_part(question) if self.in_asking_part else question
 
     def asked_term(self, question: str) -> str:
         """Return the words of the question that ask for the detail ("" when it does not ask)."""
-        match = self.asked.search(question)
+        match = self.asked.search(self._asked_text(question))
         if match is None:
             return ""
         return match.groupdict().get("term") or match.group(0)
@@ -72,7 +78,7 @@ class DetailType:
 
     def asked_in(self, question: str) -> bool:
         """True when the question asks for this kind of detail."""
-        if not self.asked.search(question):
+        if not self.asked.search(self._asked_text(question)):
             return False
         return not (self.not_asked and self.not_asked.search(question))
 
@@ -121,7 +127,8 @@ def names_a_place(text: str, kind: str = "") -> bool:
                 return True
             continue
         if re.search(rf"(?:{facility})$", word) and flag != "nt":
-            if re.sub(rf"(?:{facility})$", "", word) not in _GENERIC_KINDS:
+            # 幼儿园 alone (tagged as a name) is a kind of place; 虹桥公园 names one.
+            if re.sub(rf"(?:{facility})$", "", word) not in _GENERIC_KINDS | {""}:
                 return True
             continue
         if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{facility})", following):
@@ -165,12 +172,12 @@ def names_the_listed(text: str, question: str) -> bool:
 
 # What documents call the services residents name (摄像头 -> 视频监控).
 SERVICE_TERMS: dict[str, tuple[str, ...]] = {
-    "管饭": ("午餐", "供餐", "用餐", "膳食", "餐饮"),
+    "管饭": ("午餐", "供餐", "用餐", "膳食", "餐饮", "配餐"),
     "午饭": ("午餐", "供餐", "用餐", "膳食"),
     "中饭": ("午餐", "供餐", "用餐", "膳食"),
     "午餐": ("供餐", "用餐", "膳食"),
-    "伙食": ("膳食", "餐饮", "供餐"),
-    "饭菜": ("膳食", "餐饮", "供餐"),
+    "伙食": ("膳食", "餐饮", "供餐", "配餐"),
+    "饭菜": ("膳食", "餐饮", "供餐", "配餐"),
     "摄像头": ("监控", "视频"),
     "监控": ("视频", "摄像"),
     "午睡": ("午休",),
@@ -248,7 +255,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "是否收费",
         re.compile(
             r"要钱|要不要钱|收钱|收费|收不收钱|免费(吗|不)|免不免费|是不是免费|是否免费|"
-            r"花钱(吗|不)|交钱|掏钱|自费|贵不贵|贵吗|便宜|要不要交|需要交费|要交费"
+            r"花钱(吗|不)|交钱|掏钱|自费|自[己家](出|掏|花|付|贴)钱|贵不贵|贵吗|便宜|要不要交|需要交费|要交费"
         ),
         _pattern(rf"免费|收费|不收取|减免|低收费|优惠|公益性|{_MONEY}"),
     ),
@@ -333,7 +340,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"迁|转学|转户口|落户|补办|挂号|举报|投诉|反映)|"
             r"(怎么|怎样|咋个?|如何|哪能)办(?!法|$|[呢吗啊呀？?。!！]|不)|(去|在|到)?哪里?(儿)?办|"
             r"(需要|要|得)?(带|准备|提交|提供|交)?(什么|哪些|啥|些什么|啥子)(材料|证件|证明|手续|资料|东西|证)|"
-            r"(要|得|需要)带(什么|啥|哪些)|手续|流程|步骤|申请条件|怎么报|哪里报名|在哪报名"
+            r"(要|得|需要)带(什么|啥|哪些)|手续|流程|步骤|(什么|啥|哪些)程序|程序是|申请条件|怎么报|哪里报名|在哪报名"
         ),
         _pattern(
             r"(?:携带|凭|持有?)[^。；]{0,12}(?:证|卡|材料|证明)|向[^。；]{2,20}(?:提出申请|申请|申报|报名|登记)|"
@@ -357,7 +364,9 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "list",
         "具体名单",
         re.compile(
-            r"具体(是)?哪(几|些|一)?\s*\d*\s*(家|所|个|座|处|条)|是哪(几|些|\s*\d+\s*)(家|所|个|座|处|条)|名单|"
+            r"具体(是)?哪(几|些|一)?\s*\d*\s*(家|所|个|座|处|条)|是哪(几|些|\s*\d+\s*)(家|所|个|座|处|条)|"
+            # 培育名单管理方式 asks how a list is kept, not the names on it.
+            r"名单(?![\u4e00-\u9fff]{0,4}(?:管理|方式|机制|制度|办法|更新|调整))|"
             r"哪[两二三四五六七八九十]+(家|所|个|座|处|条)|"
             r"叫什么(名字)?|"
             # The kind of place asked about (公园, 医院) is the topic: matched, not consumed.
@@ -381,7 +390,10 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
             r"位置|离我|最近的|附近(有|哪)|哪块|阿里|啥地方|(去|到|在)哪(个|家|所|间)"
         ),
         lambda text, question: names_a_place(text),
-        not_asked=re.compile(r"(在哪里?|去哪里?|到哪里?)(儿)?(申请|办理|办|报名|预约|领取|申领|领|登记)"),
+        # 在哪里申请 asks how to apply; 要有多少个位置 asks how many places (a number).
+        not_asked=re.compile(
+            r"(在哪里?|去哪里?|到哪里?)(儿)?(申请|办理|办|报名|预约|领取|申领|领|登记)|(多少|几)个?(位置|地方)"
+        ),
     ),
     DetailType(
         "measure",
@@ -411,6 +423,7 @@ DETAIL_TYPES: tuple[DetailType, ...] = (
         "服务安排",
         _SERVICE_ASKED,
         states_the_service,
+        in_asking_part=True,
     ),
     DetailType(
         "number",
@@ -443,6 +456,8 @@ _ASKING_FORMS = (
     ),
     (re.compile(r"(?<![有很这那太])好久(?!没|不|以前|之前|了|都)" + _ASKED_HERE), "什么时候"),
     (re.compile(r"哪个时候|啥子时候|哪阵子?"), "什么时候"),
+    # 好几次, 头几年, 前几天, 十几分钟: "a few", not "how many" (问好几次, 生下来头几年最关键).
+    (re.compile(r"(?<=[好头前这那十])几(?=[个次回天年月周岁分所家条项名位])"), "些"),
 )
 
 
@@ -451,6 +466,22 @@ def asking_form(question: str) -> str:
     for pattern, standard in _ASKING_FORMS:
         question = pattern.sub(standard, question)
     return question
+
+
+# A part of a question that asks: it ends in a question particle or mark, or holds a question word or an
+# A-not-A form (管不管, 有没有).
+_SEGMENT = re.compile(r"[^，,。；;！!？?]+[？?]?")
+_ASKS = re.compile(
+    r"[？?吗呢伐嘛么不没]\s*$|([\u4e00-\u9fff])[不没]\1|有没有|是否|能否|可否|什么|啥|哪|谁|几|多少|怎|如何"
+)
+
+
+def asking_part(question: str) -> str:
+    """Return the parts of the question that ask (the last part when none does), joined by commas:
+    热水壶、电饭锅老怕小孩去碰，有没有推广带童锁的家电 -> 有没有推广带童锁的家电."""
+    parts = [p.strip() for p in _SEGMENT.findall(question) if p.strip()]
+    asking = [p for p in parts if _ASKS.search(p)]
+    return "，".join(asking or parts[-1:])
 
 
 def asked_detail(question: str, types: Sequence[DetailType] = DETAIL_TYPES) -> DetailType | None:

@@ -411,7 +411,13 @@ SPLITS_BEFORE_ISSUE_12 = (
 BATCHES = (("q314", "q508"), ("q509", "q520"))
 # Batches written to find where the system fails and looked at one question at a time while it was
 # changed: development questions, all dev by design (the test split stays unseen).
-DEV_BATCHES = (("q521", "q710"), ("q871", "q1060"), ("q1191", "q1330"), ("q1331", "q1440"))
+DEV_BATCHES = (
+    ("q521", "q710"),
+    ("q871", "q1060"),
+    ("q1191", "q1330"),
+    ("q1331", "q1440"),
+    ("q1441", "q1600"),
+)
 # Written after the changes of a session by someone who saw neither the system's answers nor the other
 # questions, and never looked at one by one: held out, all test by design (q1061-q1190 during the changes
 # of the session that added q871-q1060, blind to both).

@@ -11,6 +11,7 @@ from rag.detail import (
     DETAIL_TYPES,
     asked_detail,
     asked_kind,
+    asking_part,
     names_a_place,
     states_detail,
     with_row_units,
@@ -60,10 +61,18 @@ from rag.normalize import normalize_question, to_standard_mandarin
         ("大渡口0到6岁免费体检，要去哪个医院或者哪个点做", "place"),
         ("渝中这个三年行动计划是哪几个部门牵头定的", "agency"),
         ("渝中区儿童友好城市建设的牵头协调部门是哪几个", "agency"),
+        ("在广西碰到走失流浪的小孩，救助寻亲要走什么程序", "procedure"),
+        # Shanghai: 贴钿 is paying out of one's own pocket.
+        ("长宁“艺术护照”项目小囡学画画要自家贴钿伐", "free"),
+        ("我们老两口在广西带孙女，孙女有点胖，学校饭菜讲不讲营养搭配", "service"),
+        ("长宁宝宝屋管午饭不，我们上班没空", "service"),
+        ("渝中儿童友好医院名单", "list"),
+        ("广西到2025年托娃的地方要有多少个位置?按人口算的", "number"),
     ],
 )
 def test_the_asked_detail_is_recognised(question: str, expected: str | None) -> None:
-    detail = asked_detail(normalize_question(question))
+    # Read in standard Mandarin, as the engine reads it (有没得 -> 有没有, 贴钿 -> 花钱).
+    detail = asked_detail(to_standard_mandarin(normalize_question(question)))
     assert (detail.name if detail else None) == expected
 
 
@@ -72,6 +81,7 @@ def test_the_asked_detail_is_recognised(question: str, expected: str | None) -> 
     [
         "孩子在学校被欺负了怎么办",  # 怎么办 asks for help, not for a procedure
         "孩子情绪不对劲想找人聊聊，有专门的电话吗",  # whether a hotline exists, not its number
+        "渝中娃儿在网上遭同学欺负，有没得专门的举报电话",
         "长宁区有没有托育的地方",  # whether there is childcare, not an address
         "渝中区托育服务有什么政策",
         "广西如何推进城市公共空间适儿化改造",
@@ -81,6 +91,13 @@ def test_the_asked_detail_is_recognised(question: str, expected: str | None) -> 
         "渝中是不是有好多儿童友好公园",  # 有好多: many, not how many
         "我们小区好多人遛狗不牵绳，老追着小孩跑，规划里有没有讲到管狗的",  # tells, does not ask
         "大渡口儿童发展规划实施的监测评估分哪几个阶段",  # which stages, not how many
+        # 好几次, 头几年: "a few", not "how many".
+        "孩子做笔录，渝中会不会让娃只说一遍，别翻来覆去问好几次",
+        "在广西带娃，听说生下来头几年最关键，政府对孩子的健康有没有特别关注",
+        # A service named in the telling part of the question is not asked about.
+        "我家住大渡口，热水壶、电饭锅老怕小孩去碰，有没有推广那种带童锁的家电",
+        "长宁孩子学校门口车停得乱七八糟，接送孩子很危险，政府会不会整顿一下",
+        "广西儿童友好城市建设培育机制及培育名单管理方式",  # how the list is kept, not its names
     ],
 )
 def test_questions_about_a_topic_ask_for_no_detail(question: str) -> None:
@@ -140,6 +157,7 @@ def test_detail_questions_of_the_eval_set_are_recognised() -> None:
         ("measure", "身高1.2米以下的儿童免票。", "适当放宽对儿童免票或半价票身高的要求。"),
         ("month", "每年6月举办儿童服装博览会。", "定期举办儿童服装博览会。"),
         ("duration", "保障幼儿每天在园2小时户外活动。", "类别：儿童与健康；序号：7；2030年规划：≥90；"),
+        ("place", "依托虹桥公园建设儿童友好示范点。", "支持有条件的幼儿园提供托幼服务。"),
     ],
 )
 def test_a_clause_with_and_without_the_asked_detail(
@@ -186,9 +204,18 @@ def test_a_list_question_naming_a_kind_of_place_needs_names_of_that_kind() -> No
     assert not states_detail(BY_NAME["list"], library, question)
     assert not names_a_place("推进儿童友好公园建设")
     assert not names_a_place("依托儿童医院、骨科医院、妇幼保健院等建成10所儿童友好医院")
+    assert not names_a_place("支持有条件的幼儿园提供托幼服务")  # 幼儿园 alone is a kind
 
 
 def test_every_type_has_a_message_phrase() -> None:
     from rag.messages import _DETAIL_PHRASES
 
     assert {t.name for t in DETAIL_TYPES} == set(_DETAIL_PHRASES)
+
+
+def test_the_asking_part_of_a_question() -> None:
+    told_then_asked = "我家住大渡口，热水壶老怕小孩去碰，有没有推广带童锁的家电？"
+    assert asking_part(told_then_asked) == "有没有推广带童锁的家电？"
+    assert asking_part("宝宝屋中午管不管饭，我们上班没空") == "宝宝屋中午管不管饭"
+    # No part asks: the last one is where the question is.
+    assert asking_part("大渡口，普惠托育") == "普惠托育"
