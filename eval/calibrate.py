@@ -16,6 +16,7 @@ thresholds. The test split is never looked at here.
 
 from __future__ import annotations
 
+import random
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -221,7 +222,20 @@ def calibrate_policy(
 ) -> tuple[AnswerPolicy, list[dict[str, Any]]]:
     """Return the answer thresholds that score best on the dev split, and every trial (the sweep)."""
     dev = [q for q in questions if q.split == CALIBRATION_SPLIT]
-    drafted = draft_questions(engine, dev, progress)
+    return select_policy(engine, draft_questions(engine, dev, progress), report=report)
+
+
+def select_policy(
+    engine: Engine,
+    drafted: Sequence[DraftedQuestion],
+    smooth: bool = True,
+    report: Callable[[str], None] | None = None,
+) -> tuple[AnswerPolicy, list[dict[str, Any]]]:
+    """Sweep the answer thresholds over drafted questions; return the chosen policy and every trial.
+
+    With `smooth`, a setting is chosen by its objective averaged with its grid neighbours'
+    (`smoothed_objective`), else by its own objective (the raw best).
+    """
     policy = engine.policy
     vectors_live = RETRIEVER_VECTOR in engine.retrievers
     trials: list[dict[str, Any]] = []
@@ -241,7 +255,7 @@ def calibrate_policy(
                 setting = {n: POLICY_GRID[n][i] for n, i in zip(names, cell, strict=True)}
                 scored[cell] = {**setting, **score_policy(engine, drafted, policy.with_thresholds(setting))}
             for cell, trial in scored.items():
-                trial["smoothed"] = smoothed_objective(scored, cell)
+                trial["smoothed"] = smoothed_objective(scored, cell) if smooth else trial["objective"]
                 trials.append(trial)
                 if report:
                     shown = " ".join(f"{n}={trial[n]:<5}" for n in names)
@@ -257,6 +271,40 @@ def calibrate_policy(
             )
             policy = policy.with_thresholds({n: scored[best][n] for n in names})
     return policy, trials
+
+
+# What cross-validation reports of each held-out half.
+CV_FIGURES = ("wrongly_not_found", "held_back", "hit_at_1", "status_accuracy")
+
+
+def cross_validate_policy(
+    engine: Engine, questions: Sequence[EvalQuestion], shuffles: int = 5, progress: bool = False
+) -> dict[str, dict[str, float]]:
+    """Two-fold cross-validation of the threshold selection on the dev split: the thresholds are chosen
+    on one half (raw best and smoothed) and scored on the other, for `shuffles` random halvings.
+
+    Returns, per selection ("raw", "smoothed"), the mean of each figure over the held-out halves and the
+    worst one (`worst_wrongly_not_found`, `worst_held_back`). The test split is never looked at.
+    """
+    dev = [q for q in questions if q.split == CALIBRATION_SPLIT]
+    drafted = draft_questions(engine, dev, progress)
+    scores: dict[str, list[dict[str, float]]] = {"raw": [], "smoothed": []}
+    for seed in range(shuffles):
+        order = list(drafted)
+        random.Random(seed).shuffle(order)
+        half = len(order) // 2
+        for chosen_on, scored_on in ((order[:half], order[half:]), (order[half:], order[:half])):
+            for name, smooth in (("raw", False), ("smoothed", True)):
+                policy, _ = select_policy(engine, chosen_on, smooth=smooth)
+                scores[name].append(score_policy(engine, scored_on, policy))
+    summary: dict[str, dict[str, float]] = {}
+    for name, held_out in scores.items():
+        figures = {f: sum(s[f] for s in held_out) / len(held_out) for f in CV_FIGURES}
+        figures["worst_wrongly_not_found"] = max(s["wrongly_not_found"] for s in held_out)
+        figures["worst_held_back"] = min(s["held_back"] for s in held_out)
+        figures["halves"] = float(len(held_out))
+        summary[name] = figures
+    return summary
 
 
 def smoothed_objective(scored: Mapping[tuple[int, ...], Mapping[str, float]], cell: tuple[int, ...]) -> float:

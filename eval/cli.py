@@ -40,6 +40,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     questions = load_questions(args.set)
     if args.split != "all":
         questions = [q for q in questions if q.split == args.split]
+    if args.cross_validate:
+        from eval.calibrate import cross_validate_policy
+
+        cv = cross_validate_policy(engine, questions, shuffles=args.cross_validate, progress=not args.json)
+        sys.stdout.write((json.dumps(cv, indent=1) if args.json else format_cross_validation(cv)) + "\n")
+        return 0
     if args.ablation:
         from eval.ablation import format_ablation, run_ablation
 
@@ -127,6 +133,22 @@ def _print_tables(runs: dict[str, ModeRun], skipped: list[str], split: str, show
             _print_failure(failure)
 
 
+def format_cross_validation(cv: dict[str, dict[str, float]]) -> str:
+    """The cross-validation of the threshold selection as a table (one row per selection)."""
+    halves = int(next(iter(cv.values()))["halves"]) if cv else 0
+    lines = [
+        f"answer thresholds chosen on one half of the dev split, scored on the other ({halves} halves):",
+        "selection  wrong NF  worst wrong NF  held back  worst held back  hit@1  status accuracy",
+    ]
+    for name, f in cv.items():
+        lines.append(
+            f"{name:<9}  {f['wrongly_not_found']:.4f}    {f['worst_wrongly_not_found']:.4f}          "
+            f"{f['held_back']:.3f}      {f['worst_held_back']:.3f}            {f['hit_at_1']:.3f}  "
+            f"{f['status_accuracy']:.3f}"
+        )
+    return "\n".join(lines)
+
+
 def _print_failure(failure: dict[str, Any]) -> None:
     expected = failure["expected"]
     want = (
@@ -184,5 +206,12 @@ def register(sub: Any) -> None:
         "--ablation",
         action="store_true",
         help="hybrid runs with one part taken out at a time (model, re-ranking, answer step, typos)",
+    )
+    p.add_argument(
+        "--cross-validate",
+        type=int,
+        metavar="SHUFFLES",
+        default=0,
+        help="two-fold cross-validation of the answer thresholds on the dev split (raw best vs smoothed)",
     )
     p.set_defaults(func=cmd_eval)

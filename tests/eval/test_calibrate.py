@@ -121,3 +121,29 @@ def test_the_sweep_scores_a_policy_as_the_finished_answers_would(dense_index: Pa
         for item, a in answerable
     )
     assert figures["hit_at_1"] == pytest.approx(top / len(answerable))
+
+
+def test_cross_validation_chooses_on_one_dev_half_and_scores_the_other(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eval.calibrate as calibrate
+
+    drafted_splits: list[str] = []
+    draft = calibrate.draft_questions
+
+    def spy(engine_: Engine, questions, progress=False, top_k=None):  # type: ignore[no-untyped-def]
+        drafted_splits.extend(q.split for q in questions)
+        return draft(engine_, questions, progress, top_k)
+
+    monkeypatch.setattr(calibrate, "draft_questions", spy)
+    questions = load_questions()[:240]
+    cv = calibrate.cross_validate_policy(engine, questions, shuffles=1)
+    # Only dev questions are drafted; the test split is never looked at.
+    assert set(drafted_splits) == {"dev"}
+    assert len(drafted_splits) == sum(q.split == "dev" for q in questions)
+    assert set(cv) == {"raw", "smoothed"}
+    for figures in cv.values():
+        assert figures["halves"] == 2
+        assert 0.0 <= figures["wrongly_not_found"] <= figures["worst_wrongly_not_found"] <= 1.0
+        assert 0.0 <= figures["worst_held_back"] <= figures["held_back"] <= 1.0
+        assert 0.0 < figures["status_accuracy"] <= 1.0

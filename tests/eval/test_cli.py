@@ -69,3 +69,10 @@ def test_eval_json_summary_and_floor_check(built_index, sample_set, tmp_path, ca
     # The floor line is printed whatever the outcome, and the exit code follows it.
     assert "floor check: hybrid test hit_at_5 >= 0.930:" in captured.err
     assert code == (0 if "BELOW FLOOR" not in captured.err else 1)
+
+
+def test_eval_cross_validates_the_answer_thresholds(built_index, sample_set, tmp_path, capsys):
+    assert _eval(built_index, sample_set, tmp_path, "--cross-validate", "1") == 0
+    out = capsys.readouterr().out
+    assert "scored on the other (2 halves)" in out
+    assert out.count("\nraw ") == 1 and out.count("\nsmoothed ") == 1
