@@ -8,10 +8,11 @@ thresholds. The test split is never looked at here.
   score of a setting is the share of dev questions given the status they expect (a detail question
   held back as partial or not_found counts as right; an unanswerable one answered partial, half), minus
   a heavy penalty for falling outside the targets with a margin (`MAX_WRONGLY_NOT_FOUND`,
-  `MIN_HELD_BACK`); ties go to the setting that keeps hit@1, then to the earlier (more permissive) grid
-  value. The refusal thresholds are swept together, then the detail threshold, twice round. A setting is
-  chosen by its objective averaged with its grid neighbours' (`smoothed_objective`): the middle of a
-  plateau, not its edge, so that a new question set (or the test split) does not fall off a cliff.
+  `MIN_HELD_BACK`). The refusal thresholds are swept together, then the detail thresholds, twice round.
+  A setting is chosen by its objective averaged with its grid neighbours' (`smoothed_objective`): the
+  middle of a plateau, not its edge, so that a new question set (or the test split) does not fall off a
+  cliff. Ties go to the setting's own objective, then to hit@1, then to the earlier (more permissive) grid
+  values.
 """
 
 from __future__ import annotations

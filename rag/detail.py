@@ -128,7 +128,8 @@ def names_a_place(text: str, kind: str = "") -> bool:
             continue
         if re.search(rf"(?:{facility})$", word) and flag != "nt":
             # 幼儿园 alone (tagged as a name) is a kind of place; 虹桥公园 names one.
-            if re.sub(rf"(?:{facility})$", "", word) not in _GENERIC_KINDS | {""}:
+            name = re.sub(rf"(?:{facility})$", "", word)
+            if name and name not in _GENERIC_KINDS:
                 return True
             continue
         if re.match(rf"^[\u4e00-\u9fff]{{0,4}}?(?:{facility})", following):
